@@ -1,0 +1,27 @@
+"""Home page and language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from market.i18n import LOCALE_COOKIE
+from market.urls import safe_next
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def home() -> str:
+    from market.services import home as home_service
+
+    return render_template("main/home.html", **home_service.home_context())
+
+
+@bp.post("/language")
+def set_language() -> Response:
+    lang = request.form.get("lang", "")
+    response = make_response(redirect(safe_next(request.form.get("next"), url_for("main.home"))))
+    if lang in current_app.config["LANGUAGES"]:
+        response.set_cookie(LOCALE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

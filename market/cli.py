@@ -1,0 +1,69 @@
+"""The ``market`` command line (also available as ``flask --app market …``).
+
+Every command exits 0 on success and non-zero with a one-line error on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from market.db import write_intent
+
+
+def fail(message: str) -> None:
+    """Exit 1 with ``message`` on one line of stderr."""
+    click.echo(f"error: {' '.join(message.split())}", err=True)
+    sys.exit(1)
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database schema (runs the migrations)."""
+    from flask_migrate import upgrade
+
+    with write_intent():
+        upgrade()
+    click.echo("database is up to date")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Serve the web application with waitress."""
+    from flask import current_app
+    from waitress import serve
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"serving on http://{host}:{port}")
+    serve(app, host=host, port=port, threads=threads)
+
+
+def register_commands(app: Flask) -> None:
+    from market.commands import dataset_commands
+
+    app.cli.add_command(init_command)
+    app.cli.add_command(serve_command)
+    for command in dataset_commands:
+        app.cli.add_command(command)
+
+
+def _create_app(*_args: Any) -> Flask:
+    from market import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
+                     load_dotenv=False, help="园区供需对接平台 command line.")
+    cli.main(prog_name="market")

@@ -1,0 +1,64 @@
+"""Database engine tuning: SQLite that holds up under several writer processes.
+
+SQLite's default deferred ``BEGIN`` lets two connections both read, then both try
+to upgrade to a write lock; one of them gets "database is locked" at once, busy
+timeout or not, because waiting could deadlock. Starting write transactions with
+``BEGIN IMMEDIATE`` takes the write lock up front, so concurrent writers queue on
+the busy timeout instead of failing. Read-only requests keep a plain ``BEGIN`` so
+they never wait for a writer (WAL lets them read alongside it).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from flask import Flask, request
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+_write_intent: ContextVar[bool] = ContextVar("market_write_intent", default=False)
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@contextmanager
+def write_intent() -> Iterator[None]:
+    """Mark the transactions started inside the block as writers (CLI jobs, workers)."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would otherwise
+    # emit its own deferred BEGIN lazily, before the first write).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _on_begin(conn: Connection) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+def init_app(app: Flask) -> None:
+    """Install the SQLite hooks (once per process) and per-request write intent."""
+    if not event.contains(Engine, "connect", _on_connect):
+        event.listen(Engine, "connect", _on_connect)
+        event.listen(Engine, "begin", _on_begin)
+
+    @app.before_request
+    def _mark_writes() -> None:
+        _write_intent.set(request.method not in _SAFE_METHODS)

@@ -1,0 +1,74 @@
+"""Error pages and JSON errors: specific, in the user's language, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from market.services.errors import DomainError
+
+log = logging.getLogger("market.errors")
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("请求无效。"),
+        403: _("您无权访问此页面。"),
+        404: _("页面不存在，或已被删除。"),
+        405: _("不支持该请求方式。"),
+        413: _("上传的内容过大。"),
+        429: _("请求过于频繁，请稍后再试。"),
+        500: _("服务器出错了，我们已记录此问题。"),
+    }
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def render_error(status: int, message: str, code: str | None = None, error_id: str | None = None):  # type: ignore[no-untyped-def]
+    """A JSON body under /api/, an HTML page elsewhere; always with ``status``."""
+    if _wants_json():
+        body: dict[str, object] = {"code": code or str(status), "message": message}
+        if error_id:
+            body["id"] = error_id
+        return jsonify(error=body), status
+    return render_template("errors/error.html", status=status, message=message, error_id=error_id), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+        return render_error(400, _("表单已过期或缺少安全令牌，请刷新页面后重试。"), "csrf")
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
+        return render_error(exc.status, exc.message, exc.code)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        status = exc.code or 500
+        if status >= 500:
+            return internal_error(exc)
+        message = _messages().get(status) or exc.description or _("请求无效。")
+        response, code = render_error(status, message, exc.name.lower().replace(" ", "_"))
+        if exc.response is None and status == 405 and hasattr(exc, "valid_methods"):
+            response.headers["Allow"] = ", ".join(exc.valid_methods or [])
+        return response, code
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception):  # type: ignore[no-untyped-def]
+        # The id ties what the user sees to the log line an operator searches for.
+        error_id = uuid.uuid4().hex[:12]
+        original = getattr(exc, "original_exception", None) or exc
+        if not isinstance(original, InternalServerError) or original is not exc:
+            log.error("error_id=%s %s %r", error_id, request.method, request.path, exc_info=original)
+        from market.extensions import db
+
+        db.session.rollback()
+        return render_error(500, _messages()[500], "internal", error_id)

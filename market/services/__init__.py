@@ -1,0 +1,1 @@
+"""Business rules. Views call these; these raise the exceptions in ``errors``."""
