@@ -22,12 +22,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config_module.load(app, config)
 
     from market import db as db_setup
-    from market import errors, i18n, security
+    from market import errors, i18n, logs, security
     from market.blueprints import register_blueprints
     from market.cli import register_commands
     from market.extensions import bootstrap, csrf, db, limiter, migrate
     from market.models import install_ref_listener
 
+    logs.init_app(app)
     db_setup.init_app(app)
     db.init_app(app)
     install_ref_listener()

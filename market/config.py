@@ -34,6 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
     "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    # Strict-Transport-Security max-age; 0 leaves the header off (plain-HTTP intranets).
+    "HSTS_SECONDS": 0,
+    "PREFERRED_URL_SCHEME": "http",
+    "LOG_LEVEL": "INFO",
 }
 
 

@@ -31,12 +31,20 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def render_error(status: int, message: str, code: str | None = None, error_id: str | None = None):  # type: ignore[no-untyped-def]
+def render_error(  # type: ignore[no-untyped-def]
+    status: int,
+    message: str,
+    code: str | None = None,
+    error_id: str | None = None,
+    details: dict[str, object] | None = None,
+):
     """A JSON body under /api/, an HTML page elsewhere; always with ``status``."""
     if _wants_json():
         body: dict[str, object] = {"code": code or str(status), "message": message}
         if error_id:
             body["id"] = error_id
+        if details:
+            body["details"] = details
         return jsonify(error=body), status
     return render_template("errors/error.html", status=status, message=message, error_id=error_id), status
 
@@ -55,8 +63,15 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         if status >= 500:
             return internal_error(exc)
-        message = _messages().get(status) or exc.description or _("请求无效。")
-        response, code = render_error(status, message, exc.name.lower().replace(" ", "_"))
+        data = getattr(exc, "data", None) or {}
+        # flask-smorest's abort(404, message=…) and webargs' 422 carry their specifics in .data
+        message = data.get("message") or _messages().get(status) or _("请求无效。")
+        if status == 422:
+            message = _("请求参数无效。")
+        details = data.get("messages") if isinstance(data.get("messages"), dict) else None
+        response, code = render_error(
+            status, str(message), exc.name.lower().replace(" ", "_"), details=details
+        )
         if exc.response is None and status == 405 and hasattr(exc, "valid_methods"):
             response.headers["Allow"] = ", ".join(exc.valid_methods or [])
         return response, code

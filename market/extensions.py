@@ -11,6 +11,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from market.apidoc import MarketApi
+
 # Explicit constraint names keep Alembic migrations portable between SQLite
 # (batch mode recreates tables and needs names) and PostgreSQL.
 NAMING_CONVENTION = {
@@ -33,3 +35,4 @@ csrf = CSRFProtect()
 babel = Babel()
 bootstrap = Bootstrap5()
 limiter = Limiter(key_func=get_remote_address)
+api = MarketApi()

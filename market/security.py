@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -31,8 +31,9 @@ def _headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    hsts = int(current_app.config.get("HSTS_SECONDS") or 0)
+    if hsts:
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
     return response
 
 
@@ -43,3 +44,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = _l("请先登录。")
     login_manager.login_message_category = "warning"
     app.after_request(_headers)
+    if app.config.get("PREFERRED_URL_SCHEME") == "https":
+        # Served over HTTPS (behind a TLS proxy): cookies must never travel in clear.
+        app.config["SESSION_COOKIE_SECURE"] = True

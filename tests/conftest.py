@@ -28,7 +28,7 @@ def _worker_database_url() -> str | None:
         return None
     url = make_url(base)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"{url.database}_{worker}"
+    name = f"{url.database}_{worker}_{os.getpid()}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -38,8 +38,15 @@ def _worker_database_url() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str | None:
-    return _worker_database_url()
+def database_url() -> Iterator[str | None]:
+    url = _worker_database_url()
+    yield url
+    if url:
+        name = make_url(url).database
+        admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -20,6 +20,16 @@ BLUEPRINTS: tuple[tuple[str, str | None], ...] = (
 
 
 def register_blueprints(app: Flask) -> None:
+    from market.apidoc import API_CONFIG
+    from market.blueprints.api.routes import bp as api_bp
+    from market.extensions import api, csrf
+
     for package, prefix in BLUEPRINTS:
         module = import_module(f"market.blueprints.{package}.routes")
         app.register_blueprint(module.bp, url_prefix=prefix)
+    for key, value in API_CONFIG.items():
+        app.config.setdefault(key, value)
+    api.init_app(app)
+    api.register_blueprint(api_bp, url_prefix="/api/v1")
+    # The API is read-only and cookie-less for outside tools; forms keep CSRF.
+    csrf.exempt(api_bp)

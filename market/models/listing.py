@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, Integer, Numeric, String, Table, Text
+from sqlalchemy import JSON, Column, ColumnElement, Date, ForeignKey, Integer, Numeric, String, Table, Text, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.extensions import db
@@ -81,6 +81,11 @@ class Offering(HasRef, Timestamps, db.Model):  # type: ignore[name-defined,misc]
     def is_public(self) -> bool:
         return self.status == "published" and not self.is_expired
 
+    @classmethod
+    def public_clause(cls) -> ColumnElement[bool]:
+        """SQL twin of ``is_public``: published and not past its expiry."""
+        return and_(cls.status == "published", or_(cls.expires_at.is_(None), cls.expires_at > utcnow()))
+
 
 class Need(HasRef, Timestamps, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "needs"
@@ -118,6 +123,11 @@ class Need(HasRef, Timestamps, db.Model):  # type: ignore[name-defined,misc]
     @property
     def is_public(self) -> bool:
         return self.status == "open" and not self.is_expired
+
+    @classmethod
+    def public_clause(cls) -> ColumnElement[bool]:
+        """SQL twin of ``is_public``: open and its deadline not passed."""
+        return and_(cls.status == "open", or_(cls.deadline.is_(None), cls.deadline >= utcnow().date()))
 
 
 class ListingEvent(db.Model):  # type: ignore[name-defined,misc]

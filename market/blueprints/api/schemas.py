@@ -1,0 +1,146 @@
+"""Shapes of the JSON API: records use the data format's field names plus ``id`` and ``url``."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import url_for
+
+from market.models import Need, Offering, Organization, Park
+
+MAX_PAGE = 10_000
+
+
+class PageArgs(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
+    per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
+
+
+class ParkArgs(PageArgs):
+    province = ma.fields.String(validate=ma.validate.Length(max=32))
+    level = ma.fields.String(validate=ma.validate.OneOf(["national", "provincial", "municipal"]))
+    zone_type = ma.fields.String(
+        validate=ma.validate.OneOf(["economic_development", "high_tech", "industrial", "other"])
+    )
+
+
+class ListingArgs(PageArgs):
+    kind = ma.fields.String(validate=ma.validate.OneOf(["solution", "finance", "training"]))
+    category = ma.fields.String(validate=ma.validate.Length(max=64))
+    park = ma.fields.String(validate=ma.validate.Length(max=64))
+    org = ma.fields.String(validate=ma.validate.Length(max=64))
+
+
+class OfferingArgs(ListingArgs):
+    province = ma.fields.String(validate=ma.validate.Length(max=32))
+
+
+class ParkSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    ref = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    province = ma.fields.String(required=True)
+    city = ma.fields.String(required=True)
+    level = ma.fields.String(required=True)
+    zone_type = ma.fields.String(required=True)
+    industries = ma.fields.List(ma.fields.String(), required=True)
+    description = ma.fields.String(required=True)
+    url = ma.fields.Function(lambda p: url_for("parks.detail", ref=p.ref, _external=True))
+
+
+class OrganizationSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    ref = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    province = ma.fields.String(required=True)
+    city = ma.fields.String(required=True)
+    park = ma.fields.Function(lambda o: o.park.ref if o.park else None, allow_none=True)
+    size = ma.fields.String(allow_none=True)
+    industries = ma.fields.List(ma.fields.String(), required=True)
+    description = ma.fields.String(required=True)
+    verified = ma.fields.Boolean(required=True)
+    url = ma.fields.Function(lambda o: url_for("orgs.profile", ref=o.ref, _external=True))
+
+
+class OfferingSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    ref = ma.fields.String(required=True)
+    org = ma.fields.Function(lambda o: o.org.ref, required=True)
+    org_name = ma.fields.Function(lambda o: o.org.name, required=True)
+    kind = ma.fields.String(required=True)
+    category = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    summary = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    tags = ma.fields.List(ma.fields.String(), required=True)
+    industries = ma.fields.List(ma.fields.String(), required=True)
+    regions = ma.fields.List(ma.fields.String(), required=True)
+    parks = ma.fields.Function(lambda o: [p.ref for p in o.parks], required=True)
+    price_min = ma.fields.Integer(allow_none=True)
+    price_max = ma.fields.Integer(allow_none=True)
+    price_unit = ma.fields.String(allow_none=True)
+    amount_min = ma.fields.Integer(allow_none=True)
+    amount_max = ma.fields.Integer(allow_none=True)
+    rate_min = ma.fields.Float(allow_none=True)
+    rate_max = ma.fields.Float(allow_none=True)
+    term_months_max = ma.fields.Integer(allow_none=True)
+    eligible_sizes = ma.fields.List(ma.fields.String())
+    mode = ma.fields.String(allow_none=True)
+    starts_on = ma.fields.Date(allow_none=True)
+    capacity = ma.fields.Integer(allow_none=True)
+    certificate = ma.fields.String(allow_none=True)
+    status = ma.fields.String(required=True)
+    published_at = ma.fields.DateTime(allow_none=True)
+    expires_at = ma.fields.DateTime(allow_none=True)
+    url = ma.fields.Function(lambda o: url_for("offerings.detail", ref=o.ref, _external=True))
+
+
+class NeedSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    ref = ma.fields.String(required=True)
+    org = ma.fields.Function(lambda n: n.org.ref, required=True)
+    org_name = ma.fields.Function(lambda n: n.org.name, required=True)
+    park = ma.fields.Function(lambda n: n.park.ref, required=True)
+    kind = ma.fields.String(required=True)
+    category = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    tags = ma.fields.List(ma.fields.String(), required=True)
+    industries = ma.fields.List(ma.fields.String(), required=True)
+    budget_min = ma.fields.Integer(allow_none=True)
+    budget_max = ma.fields.Integer(allow_none=True)
+    deadline = ma.fields.Date(allow_none=True)
+    amount = ma.fields.Integer(allow_none=True)
+    term_months = ma.fields.Integer(allow_none=True)
+    status = ma.fields.String(required=True)
+    published_at = ma.fields.DateTime(allow_none=True)
+    url = ma.fields.Function(lambda n: url_for("needs.detail", ref=n.ref, _external=True))
+
+
+def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """A page envelope {total, page, per_page, items: [...]} for ``item``."""
+    return ma.Schema.from_dict(
+        {
+            "total": ma.fields.Integer(required=True),
+            "page": ma.fields.Integer(required=True),
+            "per_page": ma.fields.Integer(required=True),
+            "items": ma.fields.List(ma.fields.Nested(item), required=True),
+        },
+        name=name,
+    )
+
+
+ParkPage = page_schema(ParkSchema, "ParkPage")
+OfferingPage = page_schema(OfferingSchema, "OfferingPage")
+NeedPage = page_schema(NeedSchema, "NeedPage")
+
+
+class CategorySchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    en = ma.fields.String(required=True)
+    kind = ma.fields.String(allow_none=True)
+    parent = ma.fields.String(allow_none=True)
+
+
+__all__ = ["Need", "Offering", "Organization", "Park"]
