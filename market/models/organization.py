@@ -23,6 +23,8 @@ OFFERING_KINDS_BY_ORG = {
     "solution_provider": ("solution",),
     "financial_institution": ("finance",),
     "training_body": ("training",),
+    # Park operators organise lectures and skills training for their enterprises (讲座、实训).
+    "park_operator": ("training",),
 }
 
 
