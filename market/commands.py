@@ -1,7 +1,71 @@
-"""Data-set commands: import and export (filled in by the data-set service)."""
+"""Data-set commands: ``market import DIR`` and ``market export DIR``."""
 
 from __future__ import annotations
 
-import click
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import Any
 
-dataset_commands: list[click.Command] = []
+import click
+from flask.cli import with_appcontext
+
+from market.cli import fail
+from market.services.dataset import DatasetError, export_dataset, import_dataset
+
+
+class _ProgressBar:
+    """A click progress bar on stderr, opened on the first report (when the total is known)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+        self.shown = 0
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.shown)
+        self.shown = done
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(exc_type, exc, tb)
+
+
+@click.command("import")
+@click.argument("directory", type=click.Path(path_type=Path))
+@with_appcontext
+def import_command(directory: Path) -> None:
+    """Import the data set in DIRECTORY: all or nothing; records are updated by ref."""
+    try:
+        with _ProgressBar("importing") as bar:
+            summary = import_dataset(directory, progress=bar.update)
+    except DatasetError as exc:
+        more = len(exc.errors) - 1
+        fail(str(exc.errors[0]) + (f" (and {more} more errors)" if more else ""))
+    click.echo(f"imported {summary}")
+
+
+@click.command("export")
+@click.argument("directory", type=click.Path(path_type=Path))
+@with_appcontext
+def export_command(directory: Path) -> None:
+    """Write the whole resource pool to DIRECTORY as a data set that import reads back."""
+    try:
+        summary = export_dataset(directory)
+    except OSError as exc:
+        fail(f"cannot write {directory}: {exc.strerror or exc}")
+    click.echo(f"exported {summary} to {directory}")
+
+
+dataset_commands: list[click.Command] = [import_command, export_command]

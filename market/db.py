@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 _write_intent: ContextVar[bool] = ContextVar("market_write_intent", default=False)
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SQLITE_BEGIN_MODES = ("immediate", "deferred")
 
 
 @contextmanager
@@ -54,11 +55,21 @@ def _on_begin(conn: Connection) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Install the SQLite hooks (once per process) and per-request write intent."""
+    """Install the SQLite hooks (once per process) and per-request write intent.
+
+    Raises ValueError when ``SQLITE_BEGIN`` is neither ``immediate`` nor ``deferred``.
+    """
     if not event.contains(Engine, "connect", _on_connect):
         event.listen(Engine, "connect", _on_connect)
         event.listen(Engine, "begin", _on_begin)
+    # ``deferred`` (MARKET_SQLITE_BEGIN=deferred) gives write requests SQLite's plain
+    # BEGIN again. It exists so bench/concurrent_writers.py can measure what
+    # BEGIN IMMEDIATE buys; never set it in production.
+    begin = app.config.get("SQLITE_BEGIN", "immediate")
+    if begin not in SQLITE_BEGIN_MODES:
+        raise ValueError(f"SQLITE_BEGIN must be one of {SQLITE_BEGIN_MODES}, not {begin!r}")
+    immediate_writes = begin == "immediate"
 
     @app.before_request
     def _mark_writes() -> None:
-        _write_intent.set(request.method not in _SAFE_METHODS)
+        _write_intent.set(immediate_writes and request.method not in _SAFE_METHODS)

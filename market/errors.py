@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -73,6 +73,8 @@ def init_app(app: Flask) -> None:
             status, str(message), exc.name.lower().replace(" ", "_"), details=details
         )
         if exc.response is None and status == 405 and hasattr(exc, "valid_methods"):
+            # An HTML error page comes back as a string: make it a response to add the header.
+            response = make_response(response)
             response.headers["Allow"] = ", ".join(exc.valid_methods or [])
         return response, code
 

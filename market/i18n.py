@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date, format_decimal, get_locale
 from flask_login import current_user
 
@@ -21,6 +21,9 @@ def select_locale() -> str:
     The browser's Accept-Language is deliberately not consulted: the platform is
     Chinese-first and most visitors' browsers in parks report en-US anyway.
     """
+    if not has_request_context():
+        # Commands and background jobs have no visitor: use the default language.
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     supported = current_app.config["LANGUAGES"]
     chosen = request.cookies.get(LOCALE_COOKIE) or session.get(LOCALE_COOKIE)
     if chosen in supported:

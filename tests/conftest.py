@@ -5,10 +5,13 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -65,9 +68,25 @@ def app_config(tmp_path: Any, database_url: str | None) -> dict[str, Any]:
     return config
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request starts with an empty ``flask.g``, as in production.
+
+    The app fixture keeps an app context open for the factories, and a request reuses
+    an open app context; without this, ``g`` (Flask-Login's cached user, Flask-Babel's
+    locale) would leak from one request, or one client, into the next.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            for key in list(g):
+                g.pop(key)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     app = create_app(app_config)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -165,7 +184,7 @@ def make_need(**overrides: Any) -> Need:
     if "org" not in overrides:
         fields["org"] = make_org(kind="enterprise")
     if "park" not in overrides:
-        fields["park"] = fields["org"].park
+        fields["park"] = overrides.get("org", fields.get("org")).park
     fields.update(overrides)
     need = Need(**fields)
     db.session.add(need)
@@ -191,3 +210,20 @@ class Auth:
 @pytest.fixture
 def auth(client: FlaskClient) -> Auth:
     return Auth(client)
+
+
+def read_outbox(app: Flask) -> list[EmailMessage]:
+    """The messages the app has 'sent' to its outbox folder, oldest first."""
+    folder = Path(app.config["OUTBOX_DIR"])
+    if not folder.exists():
+        return []
+    return [
+        message_from_bytes(path.read_bytes(), policy=policy.default)  # type: ignore[misc]
+        for path in sorted(folder.glob("*.eml"))
+    ]
+
+
+def mail_text(message: EmailMessage) -> str:
+    """The plain-text body of a message from the outbox."""
+    part = message.get_body(preferencelist=("plain",))
+    return part.get_content() if part is not None else ""  # type: ignore[union-attr]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, event, select
+from sqlalchemy import DateTime, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 
@@ -55,7 +56,14 @@ def _assign_refs(session: Session, _flush_context: Any) -> None:
             with session.no_autoflush:
                 taken = session.scalar(select(model.ref).where(model.ref == candidate))
             # An imported data set may already use this exact ref for another row.
-            obj.ref = candidate if taken is None else f"{candidate}-{obj.id}"  # type: ignore[attr-defined]
+            ref = candidate if taken is None else f"{candidate}-{obj.id}"  # type: ignore[attr-defined]
+            # Attribute changes made in after_flush are dropped when the flush ends, so
+            # write the ref now and record it as the row's committed value.
+            table = model.__table__  # type: ignore[attr-defined]
+            session.connection().execute(
+                update(table).where(table.c.id == obj.id).values(ref=ref)  # type: ignore[attr-defined]
+            )
+            set_committed_value(obj, "ref", ref)
 
 
 def install_ref_listener() -> None:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import secrets
+from functools import cache
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from market.extensions import db
-from market.models import User, UserSession, hash_token, utcnow
+from market.models import Organization, User, UserSession, hash_token, utcnow
+from market.models.user import ROLES
+from market.services.errors import DomainError
 
 RESET_MAX_AGE = 2 * 3600
 INVITE_MAX_AGE = 7 * 24 * 3600
@@ -27,7 +34,9 @@ def normalize_email(email: str) -> str:
 def open_session(user: User, ip: str = "", user_agent: str = "") -> UserSession:
     """Create the server-side record of a sign-in; the cookie will carry its token."""
     token = secrets.token_urlsafe(32)
-    row = UserSession(user=user, token_hash=hash_token(token), ip=ip[:64], user_agent=user_agent[:256])
+    row = UserSession(
+        user=user, token_hash=hash_token(token), ip=ip[:64], user_agent=user_agent[:256]
+    )
     row.token = token
     db.session.add(row)
     user.current_session = row
@@ -89,7 +98,9 @@ def user_from_reset_token(token: str) -> User | None:
 
 
 def invitation_token(org_id: int, email: str, role: str) -> str:
-    return _serializer("invitation").dumps({"org": org_id, "email": normalize_email(email), "role": role})
+    return _serializer("invitation").dumps(
+        {"org": org_id, "email": normalize_email(email), "role": role}
+    )
 
 
 def read_invitation(token: str) -> dict[str, Any] | None:
@@ -99,3 +110,118 @@ def read_invitation(token: str) -> dict[str, Any] | None:
     except (BadSignature, SignatureExpired):
         return None
     return data
+
+
+# --- sign-in, registration and self-service -------------------------------------------
+
+ROLE_LABELS: dict[str, LazyString] = {
+    "member": _l("成员"),
+    "org_admin": _l("机构管理员"),
+    "park_staff": _l("园区工作人员"),
+    "admin": _l("平台管理员"),
+}
+LOCALE_LABELS: dict[str, str] = {"zh": "简体中文", "en": "English"}
+PASSWORD_MIN_LENGTH = 8
+
+
+class LoginRefused(DomainError):
+    """Sign-in refused. ``message`` is shown to the user; ``reason`` goes to the log only."""
+
+    status = 401
+    code = "login_refused"
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def authenticate(email: str, password: str) -> User:
+    """The user whose email and password match.
+
+    Raises LoginRefused with one generic message for an unknown email or a wrong
+    password (so the form does not reveal which accounts exist), a hint to use the
+    reset flow for an imported account without a password, and a refusal for a
+    disabled account (only once its password was right).
+    """
+    generic = _("邮箱或密码不正确。")
+    user = find_by_email(email)
+    if user is None:
+        # Spend the same time as a real check so timing does not reveal the email.
+        check_password_hash(_dummy_hash(), password)
+        raise LoginRefused(generic, "unknown_email")
+    if not user.password_hash:
+        raise LoginRefused(_("该账号尚未设置密码，请通过“忘记密码”设置密码后登录。"), "no_password")
+    if not user.check_password(password):
+        raise LoginRefused(generic, "wrong_password")
+    if user.disabled:
+        raise LoginRefused(_("该账号已被停用，请联系平台管理员。"), "disabled")
+    return user
+
+
+def create_user(
+    email: str, name: str, org: Organization | None, role: str, password: str | None = None
+) -> User:
+    """A new account (flushed, so it has its id and ref).
+
+    Raises DomainError when the email is taken or the role is unknown.
+    """
+    if role not in ROLES:
+        raise DomainError(_("未知的角色。"))
+    if find_by_email(email) is not None:
+        raise DomainError(_("该邮箱已注册，请直接登录或找回密码。"))
+    user = User(email=normalize_email(email), name=name.strip(), org=org, role=role)
+    if password:
+        user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def check_new_password(password: str) -> None:
+    """Raises DomainError when ``password`` is too short to be accepted."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise DomainError(_("密码至少需要 %(n)d 个字符。", n=PASSWORD_MIN_LENGTH))
+
+
+def reset_password(user: User, new_password: str) -> None:
+    """Set a new password through the reset flow and sign out every session of the user.
+
+    Raises DomainError for a password that is too short.
+    """
+    check_new_password(new_password)
+    user.set_password(new_password)
+    db.session.flush()
+    revoke_all(user)
+
+
+def update_profile(user: User, name: str, locale: str | None) -> None:
+    """Save the display name and preferred language; raises DomainError on bad values."""
+    name = name.strip()
+    if not name:
+        raise DomainError(_("请填写姓名。"))
+    if locale and locale not in LOCALE_LABELS:
+        raise DomainError(_("不支持该语言。"))
+    user.name = name
+    user.locale = locale or None
+
+
+def active_sessions(user: User, limit: int = 50) -> list[UserSession]:
+    """The user's sign-ins that have not been revoked, newest first."""
+    return list(
+        db.session.scalars(
+            select(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+            .order_by(UserSession.created_at.desc(), UserSession.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def revoke_other_sessions(user: User) -> int:
+    """Sign out everywhere but here; returns how many sessions were ended."""
+    return revoke_all(user, keep=user.current_session)

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, make_response, redirect, render_templa
 from werkzeug.wrappers import Response
 
 from market.i18n import LOCALE_COOKIE
+from market.services import home as home_service
 from market.urls import safe_next
 
 bp = Blueprint("main", __name__)
@@ -13,15 +14,20 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def home() -> str:
-    from market.services import home as home_service
-
     return render_template("main/home.html", **home_service.home_context())
 
 
 @bp.post("/language")
 def set_language() -> Response:
+    """Remember the chosen language in a cookie and go back where the visitor was.
+
+    An unsupported ``lang`` changes nothing; ``next`` is followed only when it is a
+    path on this site.
+    """
     lang = request.form.get("lang", "")
     response = make_response(redirect(safe_next(request.form.get("next"), url_for("main.home"))))
     if lang in current_app.config["LANGUAGES"]:
-        response.set_cookie(LOCALE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        response.set_cookie(
+            LOCALE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+        )
     return response
