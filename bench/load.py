@@ -36,16 +36,26 @@ def wait_until_up(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=2):
                 return
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"server at {url} did not start")
 
 
-def gunicorn(app_spec: str, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    cmd = [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-           "--log-level", "warning", app_spec]
+def gunicorn(
+    app_spec: str, port: int, workers: int, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    cmd = [
+        str(VENV_BIN / "gunicorn"),
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        app_spec,
+    ]
     return subprocess.Popen(cmd, cwd=ROOT, env=env)
 
 
@@ -57,7 +67,9 @@ def to_ms(value: str) -> float:
 def run_wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
     for pct in ("50", "90", "99"):
@@ -71,13 +83,19 @@ def prepare_instance(instance: Path) -> dict[str, str]:
     env = {**os.environ, "MARKET_INSTANCE": str(instance)}
     market = str(VENV_BIN / "market")
     subprocess.run([market, "init"], check=True, env=env, capture_output=True)
-    subprocess.run([market, "import", str(ROOT / "seed_data" / "demo")], check=True, env=env,
-                   capture_output=True)
+    subprocess.run(
+        [market, "import", str(ROOT / "seed_data" / "demo")],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     return env
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16)
@@ -90,7 +108,9 @@ def main() -> None:
     app_port, hello_port = free_port(), free_port()
     servers = [
         gunicorn("market:create_app()", app_port, args.workers, env),
-        gunicorn("bench.hello_app:app", hello_port, args.workers, {**os.environ, "PYTHONPATH": str(ROOT)}),
+        gunicorn(
+            "bench.hello_app:app", hello_port, args.workers, {**os.environ, "PYTHONPATH": str(ROOT)}
+        ),
     ]
     try:
         wait_until_up(f"http://127.0.0.1:{app_port}/")
@@ -103,7 +123,9 @@ def main() -> None:
             "offering detail": f"http://127.0.0.1:{app_port}/offerings/S-0001",
             "park detail": f"http://127.0.0.1:{app_port}/parks/P-SIP",
         }
-        results = {name: run_wrk(url, args.seconds, args.connections) for name, url in pages.items()}
+        results = {
+            name: run_wrk(url, args.seconds, args.connections) for name, url in pages.items()
+        }
     finally:
         for server in servers:
             server.terminate()
@@ -111,11 +133,15 @@ def main() -> None:
         shutil.rmtree(instance, ignore_errors=True)
 
     base = results["hello (bare Flask)"]["rps"]
-    print(f"gunicorn -w {args.workers}, wrk -t2 -c{args.connections} -d{args.seconds}s, {os.cpu_count()} cores")
-    print(f"{'page':<20}{'req/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'vs hello':>10}")
+    setup = f"wrk -t2 -c{args.connections} -d{args.seconds}s"
+    print(f"gunicorn -w {args.workers}, {setup}, {os.cpu_count()} cores")
+    header = ("page", "req/s", "p50 ms", "p90 ms", "p99 ms", "non-2xx", "vs hello")
+    print(f"{header[0]:<20}" + "".join(f"{h:>10}" for h in header[1:]))
     for name, fig in results.items():
-        print(f"{name:<20}{fig['rps']:>10.1f}{fig['p50']:>9.1f}{fig['p90']:>9.1f}{fig['p99']:>9.1f}"
-              f"{int(fig['non2xx']):>9}{fig['rps'] / base:>10.3f}")
+        print(
+            f"{name:<20}{fig['rps']:>10.1f}{fig['p50']:>10.1f}{fig['p90']:>10.1f}{fig['p99']:>10.1f}"
+            f"{int(fig['non2xx']):>10}{fig['rps'] / base:>10.3f}"
+        )
 
 
 if __name__ == "__main__":

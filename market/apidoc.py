@@ -24,7 +24,7 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorBodySchema, required=True)
 
 
-class MarketApi(Api):  # type: ignore[misc]
+class MarketApi(Api):
     ERROR_SCHEMA = ErrorSchema
     # No catch-all "default" response: each operation documents the codes it returns,
     # so an undocumented status code is a finding, not something "default" hides.

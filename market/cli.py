@@ -64,6 +64,11 @@ def _create_app(*_args: Any) -> Flask:
 
 def main() -> None:
     """Console-script entry point."""
-    cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
-                     load_dotenv=False, help="园区供需对接平台 command line.")
+    cli = FlaskGroup(
+        create_app=_create_app,
+        add_default_commands=False,
+        add_version_option=False,
+        load_dotenv=False,
+        help="园区供需对接平台 command line.",
+    )
     cli.main(prog_name="market")

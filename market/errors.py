@@ -31,7 +31,7 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def render_error(  # type: ignore[no-untyped-def]
+def render_error(
     status: int,
     message: str,
     code: str | None = None,
@@ -46,20 +46,22 @@ def render_error(  # type: ignore[no-untyped-def]
         if details:
             body["details"] = details
         return jsonify(error=body), status
-    return render_template("errors/error.html", status=status, message=message, error_id=error_id), status
+    return render_template(
+        "errors/error.html", status=status, message=message, error_id=error_id
+    ), status
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+    def csrf_error(exc: CSRFError):
         return render_error(400, _("表单已过期或缺少安全令牌，请刷新页面后重试。"), "csrf")
 
     @app.errorhandler(DomainError)
-    def domain_error(exc: DomainError):  # type: ignore[no-untyped-def]
+    def domain_error(exc: DomainError):
         return render_error(exc.status, exc.message, exc.code)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException):
         status = exc.code or 500
         if status >= 500:
             return internal_error(exc)
@@ -79,12 +81,14 @@ def init_app(app: Flask) -> None:
         return response, code
 
     @app.errorhandler(Exception)
-    def internal_error(exc: Exception):  # type: ignore[no-untyped-def]
+    def internal_error(exc: Exception):
         # The id ties what the user sees to the log line an operator searches for.
         error_id = uuid.uuid4().hex[:12]
         original = getattr(exc, "original_exception", None) or exc
         if not isinstance(original, InternalServerError) or original is not exc:
-            log.error("error_id=%s %s %r", error_id, request.method, request.path, exc_info=original)
+            log.error(
+                "error_id=%s %s %r", error_id, request.method, request.path, exc_info=original
+            )
         from market.extensions import db
 
         db.session.rollback()

@@ -44,7 +44,11 @@ def money(value: int | float | None) -> str:
         return ""
     if locale_code().startswith("zh") and abs(value) >= 10_000:
         return f"{format_decimal(value / 10_000, format='#,##0.##')} 万元"
-    return f"{format_decimal(value, format='#,##0')} 元" if locale_code().startswith("zh") else f"¥{format_decimal(value, format='#,##0')}"
+    return (
+        f"{format_decimal(value, format='#,##0')} 元"
+        if locale_code().startswith("zh")
+        else f"¥{format_decimal(value, format='#,##0')}"
+    )
 
 
 def money_range(low: int | None, high: int | None) -> str:

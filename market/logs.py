@@ -10,7 +10,7 @@ from flask import Flask
 class SingleLineFormatter(logging.Formatter):
     """Escapes line breaks in the message itself; the traceback (added after) keeps its lines."""
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging API name
+    def formatMessage(self, record: logging.LogRecord) -> str:
         record.message = record.message.replace("\r", "\\r").replace("\n", "\\n")
         return super().formatMessage(record)
 

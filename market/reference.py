@@ -38,7 +38,10 @@ def _read(name: str) -> list[dict[str, Any]]:
 @cache
 def provinces() -> dict[str, Entry]:
     """Province-level divisions keyed by full official name (e.g. 江苏省), in code order."""
-    return {p["name"]: Entry(code=p["code"], name=p["name"], en=p["en"]) for p in _read("provinces.json")}
+    return {
+        p["name"]: Entry(code=p["code"], name=p["name"], en=p["en"])
+        for p in _read("provinces.json")
+    }
 
 
 def _tree(rows: list[dict[str, Any]], child_key: str) -> dict[str, Entry]:
@@ -46,12 +49,18 @@ def _tree(rows: list[dict[str, Any]], child_key: str) -> dict[str, Entry]:
     for top in rows:
         kids = top.get(child_key, [])
         out[top["code"]] = Entry(
-            code=top["code"], name=top["name"], en=top["en"], kind=top.get("kind"),
+            code=top["code"],
+            name=top["name"],
+            en=top["en"],
+            kind=top.get("kind"),
             children=tuple(k["code"] for k in kids),
         )
         for kid in kids:
             out[kid["code"]] = Entry(
-                code=kid["code"], name=kid["name"], en=kid["en"], parent=top["code"],
+                code=kid["code"],
+                name=kid["name"],
+                en=kid["en"],
+                parent=top["code"],
                 kind=top.get("kind"),
             )
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -33,7 +33,9 @@ def _headers(response: Response) -> Response:
     response.headers.setdefault("X-Frame-Options", "DENY")
     hsts = int(current_app.config.get("HSTS_SECONDS") or 0)
     if hsts:
-        response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
+        response.headers.setdefault(
+            "Strict-Transport-Security", f"max-age={hsts}; includeSubDomains"
+        )
     return response
 
 

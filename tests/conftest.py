@@ -112,8 +112,13 @@ _seq = itertools.count(1)
 def make_park(**overrides: Any) -> Park:
     n = next(_seq)
     fields: dict[str, Any] = {
-        "ref": f"P-T{n}", "name": f"测试园区{n}", "province": "江苏省", "city": "苏州市",
-        "level": "national", "zone_type": "economic_development", "industries": ["C36"],
+        "ref": f"P-T{n}",
+        "name": f"测试园区{n}",
+        "province": "江苏省",
+        "city": "苏州市",
+        "level": "national",
+        "zone_type": "economic_development",
+        "industries": ["C36"],
         "description": "测试用园区",
     }
     fields.update(overrides)
@@ -127,8 +132,14 @@ def make_org(**overrides: Any) -> Organization:
     n = next(_seq)
     kind = overrides.get("kind", "solution_provider")
     fields: dict[str, Any] = {
-        "ref": f"O-T{n}", "name": f"示例测试机构{n}有限公司", "kind": kind, "province": "江苏省",
-        "city": "苏州市", "industries": ["C36"], "description": "", "verified": True,
+        "ref": f"O-T{n}",
+        "name": f"示例测试机构{n}有限公司",
+        "kind": kind,
+        "province": "江苏省",
+        "city": "苏州市",
+        "industries": ["C36"],
+        "description": "",
+        "verified": True,
     }
     if kind in ("enterprise", "park_operator") and "park" not in overrides:
         fields["park"] = make_park()
@@ -144,7 +155,9 @@ def make_user(**overrides: Any) -> User:
     password = overrides.pop("password", PASSWORD)
     fields: dict[str, Any] = {"email": f"user{n}@example.com", "name": f"用户{n}", "role": "member"}
     if "org" not in overrides:
-        kind = {"park_staff": "park_operator", "admin": "park_operator"}.get(overrides.get("role", ""), "solution_provider")
+        kind = {"park_staff": "park_operator", "admin": "park_operator"}.get(
+            overrides.get("role", ""), "solution_provider"
+        )
         fields["org"] = make_org(kind=kind)
     fields.update(overrides)
     user = User(**fields)
@@ -157,10 +170,18 @@ def make_user(**overrides: Any) -> User:
 
 def make_offering(**overrides: Any) -> Offering:
     fields: dict[str, Any] = {
-        "kind": "solution", "category": "application.quality", "title": "冲压件表面缺陷视觉检测",
-        "summary": "基于深度学习的表面缺陷检测", "description": "产线部署工业相机与边缘计算盒，识别划痕、凹坑。",
-        "tags": ["机器视觉", "缺陷检测"], "industries": ["C36"], "regions": ["江苏省"],
-        "price_min": 200000, "price_max": 350000, "price_unit": "元/项目", "status": "published",
+        "kind": "solution",
+        "category": "application.quality",
+        "title": "冲压件表面缺陷视觉检测",
+        "summary": "基于深度学习的表面缺陷检测",
+        "description": "产线部署工业相机与边缘计算盒，识别划痕、凹坑。",
+        "tags": ["机器视觉", "缺陷检测"],
+        "industries": ["C36"],
+        "regions": ["江苏省"],
+        "price_min": 200000,
+        "price_max": 350000,
+        "price_unit": "元/项目",
+        "status": "published",
     }
     if "org" not in overrides:
         fields["org"] = make_org(kind="solution_provider")
@@ -177,9 +198,15 @@ def make_offering(**overrides: Any) -> Offering:
 
 def make_need(**overrides: Any) -> Need:
     fields: dict[str, Any] = {
-        "kind": "solution", "category": "application.quality", "title": "冲压件表面划痕检测",
-        "description": "人工目检漏检率高，希望引入视觉检测。", "tags": ["缺陷检测"],
-        "industries": ["C36"], "budget_min": 200000, "budget_max": 500000, "status": "open",
+        "kind": "solution",
+        "category": "application.quality",
+        "title": "冲压件表面划痕检测",
+        "description": "人工目检漏检率高，希望引入视觉检测。",
+        "tags": ["缺陷检测"],
+        "industries": ["C36"],
+        "budget_min": 200000,
+        "budget_max": 500000,
+        "status": "open",
     }
     if "org" not in overrides:
         fields["org"] = make_org(kind="enterprise")

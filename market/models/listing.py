@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Column, ColumnElement, Date, ForeignKey, Integer, Numeric, String, Table, Text, and_, or_
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    and_,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from market.extensions import db
@@ -25,12 +38,14 @@ TRAINING_MODES = ("online", "offline", "hybrid")
 offering_parks = Table(
     "offering_parks",
     db.metadata,
-    Column("offering_id", Integer, ForeignKey("offerings.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "offering_id", Integer, ForeignKey("offerings.id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("park_id", Integer, ForeignKey("parks.id", ondelete="CASCADE"), primary_key=True),
 )
 
 
-class Offering(HasRef, Timestamps, db.Model):  # type: ignore[name-defined,misc]
+class Offering(HasRef, Timestamps, db.Model):  # type: ignore[name-defined]
     __tablename__ = "offerings"
     REF_PREFIX = "S"
 
@@ -70,7 +85,11 @@ class Offering(HasRef, Timestamps, db.Model):  # type: ignore[name-defined,misc]
 
     @property
     def is_expired(self) -> bool:
-        return self.status == "published" and self.expires_at is not None and self.expires_at < utcnow()
+        return (
+            self.status == "published"
+            and self.expires_at is not None
+            and self.expires_at < utcnow()
+        )
 
     @property
     def display_status(self) -> str:
@@ -84,10 +103,12 @@ class Offering(HasRef, Timestamps, db.Model):  # type: ignore[name-defined,misc]
     @classmethod
     def public_clause(cls) -> ColumnElement[bool]:
         """SQL twin of ``is_public``: published and not past its expiry."""
-        return and_(cls.status == "published", or_(cls.expires_at.is_(None), cls.expires_at > utcnow()))
+        return and_(
+            cls.status == "published", or_(cls.expires_at.is_(None), cls.expires_at > utcnow())
+        )
 
 
-class Need(HasRef, Timestamps, db.Model):  # type: ignore[name-defined,misc]
+class Need(HasRef, Timestamps, db.Model):  # type: ignore[name-defined]
     __tablename__ = "needs"
     REF_PREFIX = "D"
 
@@ -114,7 +135,9 @@ class Need(HasRef, Timestamps, db.Model):  # type: ignore[name-defined,misc]
 
     @property
     def is_expired(self) -> bool:
-        return self.status == "open" and self.deadline is not None and self.deadline < utcnow().date()
+        return (
+            self.status == "open" and self.deadline is not None and self.deadline < utcnow().date()
+        )
 
     @property
     def display_status(self) -> str:
@@ -127,10 +150,12 @@ class Need(HasRef, Timestamps, db.Model):  # type: ignore[name-defined,misc]
     @classmethod
     def public_clause(cls) -> ColumnElement[bool]:
         """SQL twin of ``is_public``: open and its deadline not passed."""
-        return and_(cls.status == "open", or_(cls.deadline.is_(None), cls.deadline >= utcnow().date()))
+        return and_(
+            cls.status == "open", or_(cls.deadline.is_(None), cls.deadline >= utcnow().date())
+        )
 
 
-class ListingEvent(db.Model):  # type: ignore[name-defined,misc]
+class ListingEvent(db.Model):  # type: ignore[name-defined]
     """One step of a listing's lifecycle (submitted, approved, rejected …), shown to its owner."""
 
     __tablename__ = "listing_events"

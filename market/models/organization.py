@@ -1,4 +1,4 @@
-"""Organizations: providers, financial institutions, training bodies, enterprises, park operators."""
+"""Organizations: providers, financial and training bodies, enterprises, park operators."""
 
 from __future__ import annotations
 
@@ -14,7 +14,13 @@ if TYPE_CHECKING:
     from market.models.park import Park
     from market.models.user import User
 
-ORG_KINDS = ("solution_provider", "financial_institution", "training_body", "enterprise", "park_operator")
+ORG_KINDS = (
+    "solution_provider",
+    "financial_institution",
+    "training_body",
+    "enterprise",
+    "park_operator",
+)
 ORG_SIZES = ("large", "medium", "small", "micro")
 # Kinds that must belong to a park.
 PARK_BOUND_KINDS = frozenset({"enterprise", "park_operator"})
@@ -28,7 +34,7 @@ OFFERING_KINDS_BY_ORG = {
 }
 
 
-class Organization(HasRef, Timestamps, db.Model):  # type: ignore[name-defined,misc]
+class Organization(HasRef, Timestamps, db.Model):  # type: ignore[name-defined]
     __tablename__ = "organizations"
     REF_PREFIX = "O"
 

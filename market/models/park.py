@@ -12,7 +12,7 @@ PARK_LEVELS = ("national", "provincial", "municipal")
 ZONE_TYPES = ("economic_development", "high_tech", "industrial", "other")
 
 
-class Park(HasRef, Timestamps, db.Model):  # type: ignore[name-defined,misc]
+class Park(HasRef, Timestamps, db.Model):  # type: ignore[name-defined]
     __tablename__ = "parks"
     REF_PREFIX = "P"
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 ROLES = ("member", "org_admin", "park_staff", "admin")
 
 
-class User(HasRef, Timestamps, UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(HasRef, Timestamps, UserMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
     REF_PREFIX = "U"
     # current_session below is per-request state, not a column.
@@ -82,7 +82,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class UserSession(db.Model):  # type: ignore[name-defined,misc]
+class UserSession(db.Model):  # type: ignore[name-defined]
     """A server-side record of one sign-in; the cookie carries only its token."""
 
     __tablename__ = "user_sessions"

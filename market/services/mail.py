@@ -46,9 +46,12 @@ class SMTPTransport:
 
     def send(self, message: EmailMessage) -> None:
         context = ssl.create_default_context()
-        smtp_cls = smtplib.SMTP_SSL if self.ssl else smtplib.SMTP
-        kwargs = {"context": context} if self.ssl else {}
-        with smtp_cls(self.host, self.port, timeout=30, **kwargs) as smtp:  # type: ignore[arg-type]
+        smtp: smtplib.SMTP
+        if self.ssl:
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=30, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=30)
+        with smtp:
             if self.starttls:
                 smtp.starttls(context=context)
             if self.username:

@@ -34,7 +34,7 @@ class ParkResource(MethodView):
     @not_found_documented
     def get(self, ref: str) -> Park:
         """One park by its ref."""
-        return _by_ref(Park, ref)  # type: ignore[no-any-return]
+        return _by_ref(Park, ref)
 
 
 @bp.route("/organizations/<ref>")
@@ -43,7 +43,7 @@ class OrganizationResource(MethodView):
     @not_found_documented
     def get(self, ref: str) -> Organization:
         """One organization's public profile."""
-        return _by_ref(Organization, ref)  # type: ignore[no-any-return]
+        return _by_ref(Organization, ref)
 
 
 @bp.route("/offerings/<ref>")
@@ -52,7 +52,7 @@ class OfferingResource(MethodView):
     @not_found_documented
     def get(self, ref: str) -> Offering:
         """One published offering."""
-        return _by_ref(Offering, ref)  # type: ignore[no-any-return]
+        return _by_ref(Offering, ref)
 
 
 @bp.route("/needs/<ref>")
@@ -61,7 +61,7 @@ class NeedResource(MethodView):
     @not_found_documented
     def get(self, ref: str) -> Need:
         """One open need."""
-        return _by_ref(Need, ref)  # type: ignore[no-any-return]
+        return _by_ref(Need, ref)
 
 
 @bp.route("/categories")

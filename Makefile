@@ -1,0 +1,84 @@
+# 园区供需对接平台 — developer and CI commands.  `make help` lists the targets.
+#
+# Everything runs from the project's own virtual environment (.venv), which
+# `make install` creates; nothing is installed into the system Python.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Where `make demo` keeps its database, search index and mail outbox.
+MARKET_INSTANCE ?= $(CURDIR)/instance
+# The PostgreSQL run creates one fresh database per pytest worker next to this one.
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# pytest-xdist workers; 2 matches the 2-core machines CI runs on.
+PYTEST_WORKERS ?= 2
+BENCH_SECONDS ?= 30
+LINT_PATHS := market search matching tests bench
+
+.PHONY: help install demo test lint ruff format-check typecheck format test-sqlite \
+	test-postgres bench-writers
+
+## help            list the targets
+help:
+	@sed -n -e 's/^## \([a-z]\)/  make \1/p' -e 's/^##  /        /p' $(MAKEFILE_LIST)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# pip is slow even when there is nothing to do, so reinstall only when the
+# project's declared dependencies change.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+## install         .venv with the project and its dev tools, Debian's chromium and
+##                 fonts-noto-cjk if missing, compiled translations
+install: $(VENV)/.installed
+	scripts/ensure-system-packages.sh
+	PYBABEL=$(BIN)/pybabel scripts/compile-translations.sh
+
+## demo            install, create/upgrade the database in MARKET_INSTANCE (./instance),
+##                 import seed_data/demo, print the demo sign-ins, serve on 127.0.0.1:5000
+demo: install
+	MARKET_INSTANCE=$(MARKET_INSTANCE) VENV_BIN=$(BIN) scripts/demo.sh
+
+## test            install, start PostgreSQL if needed, lint + type-check, the whole
+##                 suite on SQLite (browser tests included), then again on PostgreSQL
+##                 (without browser tests). Runs every step and fails if any failed.
+test: install
+	scripts/ensure-postgres.sh
+	$(MAKE) --no-print-directory --keep-going lint test-sqlite test-postgres
+
+## lint            ruff check, ruff format --check, mypy
+lint: ruff format-check typecheck
+
+ruff: $(VENV)/.installed
+	$(BIN)/ruff check $(LINT_PATHS)
+
+format-check: $(VENV)/.installed
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+## format          apply ruff's fixes and formatting
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
+
+## test-sqlite     the whole suite on SQLite, browser tests included
+test-sqlite: $(VENV)/.installed
+	env -u MARKET_TEST_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS)
+
+## test-postgres   the suite on PostgreSQL (PG_TEST_URL), without browser tests
+test-postgres: $(VENV)/.installed
+	MARKET_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser"
+
+## bench-writers   16 writers against gunicorn -w 4 on SQLite for BENCH_SECONDS s,
+##                 with BEGIN IMMEDIATE and with plain BEGIN; prints both tables
+bench-writers: install
+	$(BIN)/python bench/concurrent_writers.py --seconds $(BENCH_SECONDS) --compare
