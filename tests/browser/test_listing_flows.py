@@ -39,7 +39,8 @@ def _create_and_submit_offering(page: Page, title: str, park_ref: str) -> None:
     page.goto("/offerings/new")
     page.select_option("select[name=category]", "application.quality")
     page.fill("input[name=title]", title)
-    page.fill("textarea[name=description]", "工业相机加边缘计算盒，识别冲压件划痕、凹坑，漏检率低于0.5%。")
+    description = "工业相机加边缘计算盒，识别冲压件划痕、凹坑，漏检率低于0.5%。"
+    page.fill("textarea[name=description]", description)
     page.select_option("select[name=regions]", ["江苏省"])
     page.select_option("select[name=parks]", [park_ref])
     page.fill("input[name=price_min]", "200000")
@@ -94,7 +95,8 @@ def test_enterprise_posts_a_need_that_goes_public_after_review(
     page.goto("/needs/new")
     page.select_option("select[name=category]", "platform.equipment_cloud")
     page.fill("input[name=title]", title)
-    page.fill("textarea[name=description]", "12台冲压机没有联网，停机原因靠手写记录，希望实时看到OEE。")
+    description = "12台冲压机没有联网，停机原因靠手写记录，希望实时看到OEE。"
+    page.fill("textarea[name=description]", description)
     page.fill("input[name=budget_max]", "300000")
     with page.expect_navigation():
         page.get_by_role("button", name="保存并提交审核").click()
