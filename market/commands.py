@@ -52,7 +52,10 @@ def import_command(directory: Path) -> None:
             summary = import_dataset(directory, progress=bar.update)
     except DatasetError as exc:
         more = len(exc.errors) - 1
-        fail(str(exc.errors[0]) + (f" (and {more} more errors)" if more else ""))
+        fail(
+            str(exc.errors[0])
+            + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
+        )
     click.echo(f"imported {summary}")
 
 
