@@ -22,7 +22,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config_module.load(app, config)
 
     from market import db as db_setup
-    from market import errors, i18n, logs, security
+    from market import errors, i18n, input_guard, logs, security
     from market.blueprints import register_blueprints
     from market.cli import register_commands
     from market.extensions import bootstrap, csrf, db, limiter, migrate
@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     logs.init_app(app)
     db_setup.init_app(app)
+    input_guard.init_app(app)
     db.init_app(app)
     install_ref_listener()
     migrate.init_app(app, db, directory=str(config_module.MIGRATIONS_DIR), render_as_batch=True)

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from flask import url_for
 
-from market.models import Need, Offering, Organization, Park
+from market import reference
 
 MAX_PAGE = 10_000
+
+
+class Text(ma.fields.String):
+    """A query string: at most ``max_length`` characters and never a NUL character."""
+
+    def __init__(self, max_length: int = 100, **kwargs: Any) -> None:
+        # The pattern tells API clients (and the fuzzer) what the validator refuses.
+        kwargs.setdefault("metadata", {"pattern": r"^[^\x00]*$"})
+        super().__init__(validate=ma.validate.Length(max=max_length), **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text: str = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ma.ValidationError("NUL characters are not allowed.")
+        return text
+
+
+def _one_of(codes: Any) -> ma.validate.OneOf:
+    return ma.validate.OneOf(sorted(codes))
 
 
 class PageArgs(ma.Schema):
@@ -16,7 +37,8 @@ class PageArgs(ma.Schema):
 
 
 class ParkArgs(PageArgs):
-    province = ma.fields.String(validate=ma.validate.Length(max=32))
+    province = ma.fields.String(validate=_one_of(reference.provinces()))
+    q = Text()
     level = ma.fields.String(validate=ma.validate.OneOf(["national", "provincial", "municipal"]))
     zone_type = ma.fields.String(
         validate=ma.validate.OneOf(["economic_development", "high_tech", "industrial", "other"])
@@ -24,14 +46,12 @@ class ParkArgs(PageArgs):
 
 
 class ListingArgs(PageArgs):
+    q = Text()
     kind = ma.fields.String(validate=ma.validate.OneOf(["solution", "finance", "training"]))
-    category = ma.fields.String(validate=ma.validate.Length(max=64))
-    park = ma.fields.String(validate=ma.validate.Length(max=64))
-    org = ma.fields.String(validate=ma.validate.Length(max=64))
-
-
-class OfferingArgs(ListingArgs):
-    province = ma.fields.String(validate=ma.validate.Length(max=32))
+    category = ma.fields.String(validate=_one_of(reference.categories()))
+    province = ma.fields.String(validate=_one_of(reference.provinces()))
+    park = Text(max_length=64)
+    sort = ma.fields.String(validate=ma.validate.OneOf(["newest", "price"]))
 
 
 class ParkSchema(ma.Schema):
@@ -141,6 +161,3 @@ class CategorySchema(ma.Schema):
     en = ma.fields.String(required=True)
     kind = ma.fields.String(allow_none=True)
     parent = ma.fields.String(allow_none=True)
-
-
-__all__ = ["Need", "Offering", "Organization", "Park"]
