@@ -17,10 +17,11 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # pytest-xdist workers; 2 matches the 2-core machines CI runs on.
 PYTEST_WORKERS ?= 2
 BENCH_SECONDS ?= 30
+LOAD_SECONDS ?= 10
 LINT_PATHS := market search matching tests bench
 
 .PHONY: help install demo test lint ruff format-check typecheck security format test-sqlite \
-	test-postgres bench-writers
+	test-postgres bench-writers bench-load bench-load-check
 
 ## help            list the targets
 help:
@@ -46,12 +47,21 @@ install: $(VENV)/.installed
 demo: install
 	MARKET_INSTANCE=$(MARKET_INSTANCE) VENV_BIN=$(BIN) scripts/demo.sh
 
-## test            install, start PostgreSQL if needed, lint + type-check, the whole
-##                 suite on SQLite (browser tests included), then again on PostgreSQL
-##                 (without browser tests). Runs every step and fails if any failed.
+## test            install, start PostgreSQL if needed, lint + type-check + bandit, the
+##                 whole suite on SQLite (browser tests included), then again on
+##                 PostgreSQL (without browser tests), then a short load run that fails
+##                 on any error response. Runs every step and fails if any failed.
 test: install
 	scripts/ensure-postgres.sh
-	$(MAKE) --no-print-directory --keep-going lint test-sqlite test-postgres
+	$(MAKE) --no-print-directory --keep-going lint test-sqlite test-postgres bench-load-check
+
+## bench-load      the site's pages vs a bare Flask app under gunicorn -w 4 and wrk
+##                 (LOAD_SECONDS per page, default 10); prints req/s, latency, ratio
+bench-load: install
+	$(BIN)/python bench/load.py --seconds $(LOAD_SECONDS)
+
+bench-load-check: $(VENV)/.installed
+	$(BIN)/python bench/load.py --seconds 3 --check
 
 ## lint            ruff check, ruff format --check, mypy, bandit
 lint: ruff format-check typecheck security

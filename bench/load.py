@@ -99,6 +99,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if any page answered a non-2xx/3xx response"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk)")
@@ -142,6 +145,9 @@ def main() -> None:
             f"{name:<20}{fig['rps']:>10.1f}{fig['p50']:>10.1f}{fig['p90']:>10.1f}{fig['p99']:>10.1f}"
             f"{int(fig['non2xx']):>10}{fig['rps'] / base:>10.3f}"
         )
+    failing = [name for name, fig in results.items() if fig["non2xx"]]
+    if args.check and failing:
+        raise SystemExit(f"error: non-2xx/3xx responses under load: {', '.join(failing)}")
 
 
 if __name__ == "__main__":
