@@ -1,0 +1,366 @@
+"""Running a plan over segments: filters, BM25F scoring, facets, top-k.
+
+Each segment is scored with dense per-document arrays (at most 65,536 long),
+so AND/OR of postings is fancy indexing and facets are ``np.bincount``. Ties are
+broken by document id everywhere, so equal scores come back in a stable order.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from search.embedded.plan import Alternative, Group, Plan, osa_distance_at_most_one
+from search.embedded.segment import K1, Segment, keyword
+from search.types import Eq, Filter, Range, Sort
+
+Mask = npt.NDArray[np.bool_]
+Floats = npt.NDArray[np.float32]
+_SCORE_SCALE = 100_000  # scores closer than 1e-5 are ties (then ordered by id)
+
+
+@dataclass
+class View:
+    """A segment and which of its documents are alive (``None``: all)."""
+
+    segment: Segment
+    alive: Mask | None = None
+
+    def alive_mask(self) -> Mask:
+        if self.alive is None:
+            return np.ones(self.segment.n, dtype=np.bool_)
+        return self.alive.copy()
+
+    @property
+    def live_count(self) -> int:
+        return self.segment.n if self.alive is None else int(self.alive.sum())
+
+
+class SegmentLexicon:
+    """Latin words of a set of segments (for prefix completion and typos)."""
+
+    def __init__(self, views: Sequence[View]) -> None:
+        self._views = views
+
+    @cached_property
+    def _words(self) -> list[str]:
+        words: set[str] = set()
+        for v in self._views:
+            words.update(v.segment.latin_words.tolist())
+        return sorted(words)
+
+    @cached_property
+    def _deletes(self) -> dict[str, list[str]]:
+        # Symmetric-delete index: words sharing a one-deletion variant are
+        # candidates for distance one; verified with osa_distance_at_most_one.
+        index: dict[str, list[str]] = {}
+        for w in self._words:
+            if len(w) >= 4 and w.isalpha():
+                for v in {w, *(w[:i] + w[i + 1 :] for i in range(len(w)))}:
+                    index.setdefault(v, []).append(w)
+        return index
+
+    def latin_prefix(self, prefix: str, limit: int) -> list[str]:
+        words = self._words
+        i = bisect.bisect_left(words, prefix)
+        out: list[str] = []
+        while i < len(words) and words[i].startswith(prefix) and len(out) < limit:
+            out.append(words[i])
+            i += 1
+        return out
+
+    def latin_near(self, word: str) -> list[str]:
+        seen: set[str] = set()
+        for v in {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}:
+            seen.update(self._deletes.get(v, ()))
+        return sorted(w for w in seen if osa_distance_at_most_one(word, w))
+
+
+@dataclass
+class Candidate:
+    """A matching document chosen for the page, with its global order key."""
+
+    view: int
+    local: int
+    score: float
+    order: tuple[Any, ...]
+
+
+@dataclass
+class Outcome:
+    total: int
+    candidates: list[Candidate]
+    facets: dict[str, dict[str, int]]
+
+
+def execute(
+    views: Sequence[View],
+    plan: Plan,
+    filters: Sequence[Filter],
+    facets: Sequence[str],
+    sort: Sort | None,
+    limit: int,
+) -> Outcome:
+    """Match ``plan`` in every view; the best ``limit`` candidates in order, the
+    total count and facet counts (over all matches, filters applied)."""
+    idf = _idf(views, plan)
+    bound = _score_bound(plan, idf)
+    total = 0
+    counts: dict[str, dict[str, int]] = {f: {} for f in facets}
+    candidates: list[Candidate] = []
+    for vi, view in enumerate(views):
+        seg = view.segment
+        if seg.n == 0:
+            continue
+        mask = view.alive_mask()
+        _apply_filters(seg, mask, filters)
+        scores = np.zeros(seg.n, dtype=np.float32)
+        if plan.terms and mask.any():
+            _score(seg, plan, idf, mask, scores)
+        matched = np.flatnonzero(mask)
+        if matched.size == 0:
+            continue
+        total += int(matched.size)
+        unmatched = np.flatnonzero(~mask) if matched.size * 2 > seg.n and facets else None
+        for name in facets:
+            _count_facet(seg, name, mask, matched, unmatched, counts[name])
+        candidates.extend(_top(vi, seg, matched, scores, sort, limit, bound, bool(plan.terms)))
+    candidates.sort(key=lambda c: c.order)
+    return Outcome(total, candidates[:limit], counts)
+
+
+def _idf(views: Sequence[View], plan: Plan) -> list[float]:
+    """BM25 idf of each term of the plan, over all segments.
+
+    A term is one concept whatever alternative matched (MES or 制造执行系统), so
+    its document frequency is that of the concept: the sum over alternatives of
+    the rarest group's frequency (an alternative needs all its groups). Per-key
+    idf would let a rare synonym outrank the word the person typed.
+    """
+    n_docs = max(sum(v.segment.n for v in views), 1)
+    keys = sorted(plan.keys())
+    ranges = sorted(
+        {r for t in plan.terms for a in t.alternatives for g in a.groups for r in g.ranges}
+    )
+    df: dict[Any, int] = dict.fromkeys([*keys, *ranges], 0)
+    wanted = np.asarray(keys, dtype=np.uint64)
+    for v in views:
+        seg = v.segment
+        if seg.vocab.size == 0:
+            continue
+        if keys:
+            pos = np.minimum(np.searchsorted(seg.vocab, wanted), seg.vocab.size - 1)
+            found = seg.vocab[pos] == wanted
+            lengths = seg.offsets[pos + 1] - seg.offsets[pos]
+            for k, f, ln in zip(keys, found.tolist(), lengths.tolist(), strict=True):
+                if f:
+                    df[k] += ln
+        for r in ranges:
+            lo, hi = np.searchsorted(seg.vocab, np.asarray(r, dtype=np.uint64))
+            df[r] += int(seg.offsets[hi] - seg.offsets[lo])
+    out = []
+    for term in plan.terms:
+        term_df = 0
+        for alt in term.alternatives:
+            group_df = [
+                sum(df[k] for k in g.keys) + sum(df[r] for r in g.ranges) for g in alt.groups
+            ]
+            term_df += min(group_df, default=0)
+        d = min(term_df, n_docs)
+        out.append(math.log(1 + (n_docs - d + 0.5) / (d + 0.5)))
+    return out
+
+
+def _alt_weight(alt: Alternative) -> float:
+    # An alternative's score is the mean over its groups, so a long synonym
+    # (7 bigrams) does not outweigh a short one (1 bigram) by its length.
+    return alt.boost / max(len(alt.groups), 1)
+
+
+def _score_bound(plan: Plan, idf: list[float]) -> float:
+    """The highest raw score any document could reach (to normalise to 0–1)."""
+    best = [max((a.boost for a in t.alternatives), default=0.0) for t in plan.terms]
+    return sum(b * i for b, i in zip(best, idf, strict=True)) * (K1 + 1)
+
+
+def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats) -> None:
+    """AND the plan's terms into ``mask`` and add their scores to ``total``."""
+    n = seg.n
+    for term, term_idf in zip(plan.terms, idf, strict=True):
+        t_mask = np.zeros(n, dtype=np.bool_)
+        t_score = np.zeros(n, dtype=np.float32)
+        for alt in term.alternatives:
+            a_mask: Mask | None = None
+            a_score = np.zeros(n, dtype=np.float32)
+            for group in alt.groups:
+                g_mask, g_score = _group(seg, group)
+                a_mask = g_mask if a_mask is None else a_mask & g_mask
+                a_score += g_score
+            if a_mask is None:
+                continue
+            # Documents that missed a group score nothing for this alternative.
+            a_score *= a_mask
+            a_score *= np.float32(_alt_weight(alt) * term_idf)
+            np.maximum(t_score, a_score, out=t_score)
+            t_mask |= a_mask
+        mask &= t_mask
+        if not mask.any():
+            return
+        total += t_score
+
+
+def _group(seg: Segment, group: Group) -> tuple[Mask, Floats]:
+    """Documents holding any key of ``group`` and their best impact."""
+    n = seg.n
+    g_mask = np.zeros(n, dtype=np.bool_)
+    g_score = np.zeros(n, dtype=np.float32)
+    vocab = seg.vocab
+    first = True
+    for key in group.keys:
+        i = int(np.searchsorted(vocab, np.uint64(key)))
+        if i >= vocab.size or int(vocab[i]) != key:
+            continue
+        lo, hi = int(seg.offsets[i]), int(seg.offsets[i + 1])
+        docs = seg.post_doc[lo:hi].astype(np.intp)
+        imp = seg.post_imp[lo:hi]
+        g_mask[docs] = True
+        # Within one key every document appears once, so plain indexing is safe.
+        g_score[docs] = imp if first else np.maximum(g_score[docs], imp)
+        first = False
+    for r in group.ranges:
+        a, b = np.searchsorted(vocab, np.asarray(r, dtype=np.uint64))
+        lo, hi = int(seg.offsets[a]), int(seg.offsets[b])
+        if hi > lo:
+            docs = seg.post_doc[lo:hi].astype(np.intp)
+            g_mask[docs] = True
+            np.maximum.at(g_score, docs, seg.post_imp[lo:hi].astype(np.float32))
+    return g_mask, g_score
+
+
+def _apply_filters(seg: Segment, mask: Mask, filters: Sequence[Filter]) -> None:
+    for f in filters:
+        if not mask.any():
+            return
+        if isinstance(f, Range):
+            num = seg.numbers.get(f.field)
+            if num is None:
+                mask[:] = False
+                continue
+            ok = ~np.isnan(num)
+            if f.gte is not None:
+                ok &= num >= f.gte
+            if f.lte is not None:
+                ok &= num <= f.lte
+            mask &= ok
+        else:
+            values = (f.value,) if isinstance(f, Eq) else f.values
+            mask &= _match_values(seg, f.field, values)
+
+
+def _match_values(seg: Segment, name: str, values: Sequence[Any]) -> Mask:
+    out = np.zeros(seg.n, dtype=np.bool_)
+    numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    num = seg.numbers.get(name)
+    if numbers and num is not None:
+        out |= np.isin(num, np.asarray(numbers))
+    kw = seg.keywords.get(name)
+    if kw is not None and kw.values.size:
+        wanted = np.asarray([keyword(v) for v in values], dtype=kw.values.dtype)
+        pos = np.minimum(np.searchsorted(kw.values, wanted), kw.values.size - 1)
+        codes = pos[kw.values[pos] == wanted]
+        if codes.size == 1:
+            out |= (kw.table == codes[0]).any(axis=1)
+        elif codes.size:
+            out |= np.isin(kw.table, codes).any(axis=1)
+    return out
+
+
+def _count_facet(
+    seg: Segment,
+    name: str,
+    mask: Mask,
+    matched: npt.NDArray[np.intp],
+    unmatched: npt.NDArray[np.intp] | None,
+    counts: dict[str, int],
+) -> None:
+    kw = seg.keywords.get(name)
+    if kw is not None and kw.values.size:
+        size = kw.values.size + 1
+        if unmatched is not None:
+            # Broad matches: count what did not match and subtract from the
+            # segment's totals (browsing everything then costs nothing).
+            totals = _totals(kw, size)
+            hits = totals - np.bincount(kw.table[unmatched].ravel() + 1, minlength=size)
+        else:
+            hits = np.bincount(kw.table[matched].ravel() + 1, minlength=size)
+        hits = hits[1:]
+        nz = np.flatnonzero(hits)
+        for value, c in zip(kw.values[nz].tolist(), hits[nz].tolist(), strict=True):
+            counts[value] = counts.get(value, 0) + c
+    num = seg.numbers.get(name)
+    if num is not None:
+        vals, n = np.unique(num[mask & ~np.isnan(num)], return_counts=True)
+        for v, c in zip(vals.tolist(), n.tolist(), strict=True):
+            label = str(int(v)) if float(v).is_integer() else str(v)
+            counts[label] = counts.get(label, 0) + int(c)
+
+
+_TOTALS: dict[int, npt.NDArray[np.int64]] = {}
+
+
+def _totals(kw: Any, size: int) -> npt.NDArray[np.int64]:
+    """Value counts over a whole keyword column, cached per column object."""
+    key = id(kw.table)
+    cached = _TOTALS.get(key)
+    if cached is None or cached.size != size:
+        cached = np.bincount(kw.table.ravel() + 1, minlength=size)
+        if len(_TOTALS) > 4096:
+            _TOTALS.clear()
+        _TOTALS[key] = cached
+    return cached
+
+
+def _top(
+    vi: int,
+    seg: Segment,
+    matched: npt.NDArray[np.intp],
+    scores: Floats,
+    sort: Sort | None,
+    limit: int,
+    bound: float,
+    has_terms: bool,
+) -> list[Candidate]:
+    """This segment's best ``limit`` matches, each with its global order key."""
+    q = np.round(scores[matched].astype(np.float64) * _SCORE_SCALE).astype(np.int64)
+    if sort is not None and sort.field in seg.ranks:
+        asc, desc = seg.ranks[sort.field]
+        local_key = (asc if sort.direction == "asc" else desc)[matched].astype(np.int64)
+    else:
+        local_key = ((1 << 40) - q) << 20 | seg.id_rank[matched].astype(np.int64)
+    if matched.size > limit:
+        pick = np.argpartition(local_key, limit - 1)[:limit]
+    else:
+        pick = np.arange(matched.size)
+    out: list[Candidate] = []
+    num = seg.numbers.get(sort.field) if sort is not None else None
+    for p in pick.tolist():
+        local = int(matched[p])
+        raw = float(scores[local])
+        score = min(1.0, raw / bound) if has_terms and bound > 0 else 1.0
+        ident = str(seg.ids[local])
+        if sort is not None:
+            value = float(num[local]) if num is not None else math.nan
+            missing = math.isnan(value)
+            signed = 0.0 if missing else (value if sort.direction == "asc" else -value)
+            order: tuple[Any, ...] = (missing, signed, ident)
+        else:
+            order = (-int(q[p]), ident)
+        out.append(Candidate(vi, local, score, order))
+    return out

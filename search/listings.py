@@ -1,0 +1,57 @@
+"""Settings of the platform's two indexes (offerings, needs) and the synonym list.
+
+The app maps a listing to a document with these fields (see search/README.md);
+search itself knows nothing of the app's models.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from search.types import IndexSettings, SearchableField
+
+SEARCHABLE = (
+    SearchableField("title", 8.0),
+    SearchableField("tags", 4.0),
+    SearchableField("category_name", 3.0),
+    SearchableField("summary", 2.0, crop=True),
+    SearchableField("org_name", 1.5),
+    SearchableField("description", 1.0, crop=True),
+)
+FILTERABLE = (
+    "kind",
+    "categories",
+    "regions",
+    "industries",
+    "org_kind",
+    "parks",
+    "price_band",
+    "price_min",
+    "price_max",
+    "status",
+)
+SORTABLE = ("published_at", "price_min")
+INDEXES = ("offerings", "needs")
+
+
+def load_synonyms(path: Path) -> tuple[tuple[str, ...], ...]:
+    """Synonym groups from a JSON list of lists of equivalent terms.
+
+    Raises:
+        OSError: the file cannot be read.
+        ValueError: it is not a JSON list of lists of strings.
+    """
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, list) or not all(
+        isinstance(g, list) and all(isinstance(t, str) for t in g) for g in data
+    ):
+        raise ValueError(f"{path}: expected a JSON list of lists of strings")
+    return tuple(tuple(g) for g in data if len(g) >= 2)
+
+
+def listing_settings(synonyms: tuple[tuple[str, ...], ...] = ()) -> IndexSettings:
+    """The settings both listing indexes use."""
+    return IndexSettings(
+        searchable=SEARCHABLE, filterable=FILTERABLE, sortable=SORTABLE, synonyms=synonyms
+    )
