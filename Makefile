@@ -36,10 +36,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-## install         .venv with the project and its dev tools, Debian's chromium and
-##                 fonts-noto-cjk if missing, compiled translations
+# npm ci empties node_modules first, so the stamp inside it also marks a finished install.
+node_modules/.installed: package-lock.json package.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+## install         .venv with the project and its dev tools, Debian's chromium,
+##                 fonts-noto-cjk and npm if missing, node_modules (axe-core for the
+##                 accessibility tests) from package-lock.json, compiled translations
 install: $(VENV)/.installed
 	scripts/ensure-system-packages.sh
+	$(MAKE) --no-print-directory node_modules/.installed
 	PYBABEL=$(BIN)/pybabel scripts/compile-translations.sh
 
 ## demo            install, create/upgrade the database in MARKET_INSTANCE (./instance),

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the browser tests and the pages need, only if missing:
 # chromium (driven by Playwright at /usr/bin/chromium; Playwright's own browser
-# download cannot reach the internet here) and fonts-noto-cjk (Chinese glyphs in
-# screenshots), and wrk (the load benchmark's HTTP driver). Runs apt-get update
-# only when something has to be installed.
+# download cannot reach the internet here), fonts-noto-cjk (Chinese glyphs in
+# screenshots), wrk (the load benchmark's HTTP driver) and npm (installs axe-core for
+# the accessibility tests). Runs apt-get update only when something has to be installed.
 set -euo pipefail
 
 missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 command -v wrk >/dev/null || missing+=(wrk)
+command -v npm >/dev/null || missing+=(npm)
 if ! dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q "install ok installed"; then
   missing+=(fonts-noto-cjk)
 fi
