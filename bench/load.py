@@ -122,7 +122,9 @@ def main() -> None:
             "hello (bare Flask)": f"http://127.0.0.1:{hello_port}/",
             "home": f"http://127.0.0.1:{app_port}/",
             "offerings list": f"http://127.0.0.1:{app_port}/offerings/",
-            "search 质检": f"http://127.0.0.1:{app_port}/offerings/?q=%E8%B4%A8%E6%A3%80",
+            "title filter 质检": f"http://127.0.0.1:{app_port}/offerings/?q=%E8%B4%A8%E6%A3%80",
+            "search 质检": f"http://127.0.0.1:{app_port}/search/?q=%E8%B4%A8%E6%A3%80",
+            "suggest 质检": f"http://127.0.0.1:{app_port}/search/suggest?q=%E8%B4%A8%E6%A3%80",
             "offering detail": f"http://127.0.0.1:{app_port}/offerings/S-0001",
             "park detail": f"http://127.0.0.1:{app_port}/parks/P-SIP",
         }

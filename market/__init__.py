@@ -27,12 +27,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from market.cli import register_commands
     from market.extensions import bootstrap, csrf, db, limiter, migrate
     from market.models import install_ref_listener
+    from market.services import search_sync
 
     logs.init_app(app)
     db_setup.init_app(app)
     input_guard.init_app(app)
     db.init_app(app)
     install_ref_listener()
+    search_sync.init_app(app)
     migrate.init_app(app, db, directory=str(config_module.MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
     bootstrap.init_app(app)

@@ -43,16 +43,21 @@ def serve_command(host: str, port: int, threads: int) -> None:
     from waitress import serve
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.debug:
+        # Debug mode is for a developer's machine: it shows tracebacks and can run the
+        # interactive debugger. A served site must never have it.
+        fail("refusing to serve in debug mode: drop --debug and unset FLASK_DEBUG")
     click.echo(f"serving on http://{host}:{port}")
     serve(app, host=host, port=port, threads=threads)
 
 
 def register_commands(app: Flask) -> None:
     from market.commands import dataset_commands
+    from market.search_commands import search_commands
 
     app.cli.add_command(init_command)
     app.cli.add_command(serve_command)
-    for command in dataset_commands:
+    for command in (*dataset_commands, *search_commands):
         app.cli.add_command(command)
 
 

@@ -11,10 +11,11 @@ import click
 from flask.cli import with_appcontext
 
 from market.cli import fail
+from market.services import search_sync
 from market.services.dataset import DatasetError, export_dataset, import_dataset
 
 
-class _ProgressBar:
+class ProgressBar:
     """A click progress bar on stderr, opened on the first report (when the total is known)."""
 
     def __init__(self, label: str) -> None:
@@ -29,7 +30,7 @@ class _ProgressBar:
         self.bar.update(done - self.shown)
         self.shown = done
 
-    def __enter__(self) -> _ProgressBar:
+    def __enter__(self) -> ProgressBar:
         return self
 
     def __exit__(
@@ -46,9 +47,14 @@ class _ProgressBar:
 @click.argument("directory", type=click.Path(path_type=Path))
 @with_appcontext
 def import_command(directory: Path) -> None:
-    """Import the data set in DIRECTORY: all or nothing; records are updated by ref."""
+    """Import the data set in DIRECTORY: all or nothing; records are updated by ref.
+
+    Then the imported listings are indexed for search (a second progress bar).
+    """
     try:
-        with _ProgressBar("importing") as bar:
+        # Deferred: the search index is updated below in large batches, not in one
+        # after-commit batch, so a big data set is searchable when the command ends.
+        with search_sync.deferred(), ProgressBar("importing") as bar:
             summary = import_dataset(directory, progress=bar.update)
     except DatasetError as exc:
         more = len(exc.errors) - 1
@@ -57,6 +63,15 @@ def import_command(directory: Path) -> None:
             + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
         )
     click.echo(f"imported {summary}")
+    with ProgressBar("indexing") as bar:
+        report = search_sync.process_outbox(batch=search_sync.IMPORT_BATCH, progress=bar.update)
+    if report.failed:
+        # The data is imported (the database is the truth); the index catches up later.
+        click.echo(
+            f"warning: {report.failed} listings are not searchable yet ({report.errors[0]}); "
+            "run `market reindex --reconcile` once the search index is reachable",
+            err=True,
+        )
 
 
 @click.command("export")

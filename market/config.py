@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import Flask
 
+from market import ratelimit_store
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 DEFAULTS: dict[str, Any] = {
@@ -27,7 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "LANGUAGES": ["zh", "en"],
     "BOOTSTRAP_SERVE_LOCAL": True,
-    "RATELIMIT_STORAGE_URI": "memory://",
+    # Unset: a SQLite file in the instance folder, shared by all worker processes.
+    "RATELIMIT_STORAGE_URI": None,
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per minute",
     "SESSION_COOKIE_HTTPONLY": True,
@@ -37,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     # Strict-Transport-Security max-age; 0 leaves the header off (plain-HTTP intranets).
     "HSTS_SECONDS": 0,
     "PREFERRED_URL_SCHEME": "http",
+    # Reverse proxies in front whose X-Forwarded-For/-Proto/-Host/-Port/-Prefix to trust.
+    "PROXY_FIX": 0,
     "LOG_LEVEL": "INFO",
 }
 
@@ -58,6 +63,8 @@ def load(app: Flask, config: dict[str, Any] | None) -> None:
     instance.mkdir(parents=True, exist_ok=True)
     app.config.setdefault("OUTBOX_DIR", str(instance / "outbox"))
     app.config.setdefault("SEARCH_DIR", str(instance / "search"))
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = ratelimit_store.uri_for(instance / "ratelimit.db")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
     url = app.config.get("DATABASE_URL") or f"sqlite:///{instance / 'market.db'}"

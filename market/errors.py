@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException
 
+from market.extensions import db
 from market.services.errors import DomainError
 
 log = logging.getLogger("market.errors")
@@ -21,7 +24,10 @@ def _messages() -> dict[int, str]:
         403: _("您无权访问此页面。"),
         404: _("页面不存在，或已被删除。"),
         405: _("不支持该请求方式。"),
-        413: _("上传的内容过大。"),
+        413: _(
+            "上传的内容过大，不能超过 %(mb)d MB。",
+            mb=int(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024),
+        ),
         429: _("请求过于频繁，请稍后再试。"),
         500: _("服务器出错了，我们已记录此问题。"),
     }
@@ -82,14 +88,30 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception):
-        # The id ties what the user sees to the log line an operator searches for.
+        # The id ties what the user sees to the log line an operator searches for, so
+        # it is logged for every 500 (a bare abort(500) included).
         error_id = uuid.uuid4().hex[:12]
         original = getattr(exc, "original_exception", None) or exc
-        if not isinstance(original, InternalServerError) or original is not exc:
-            log.error(
-                "error_id=%s %s %r", error_id, request.method, request.path, exc_info=original
-            )
-        from market.extensions import db
+        log.error("error_id=%s %s %r", error_id, request.method, request.path, exc_info=original)
+        try:
+            # Nothing half-written survives the failed request.
+            db.session.rollback()
+            return render_error(500, _messages()[500], "internal", error_id)
+        except Exception:
+            # The page itself failed (database gone, template broken): answer anyway,
+            # with the id, rather than let the server print its own page.
+            log.exception("error_id=%s the error page failed; sent the plain one", error_id)
+            return _plain_500(error_id)
 
-        db.session.rollback()
-        return render_error(500, _messages()[500], "internal", error_id)
+
+def _plain_500(error_id: str) -> tuple[str, int, dict[str, str]]:
+    """A page (or JSON body) that needs no template, no database and no translation."""
+    message = "服务器出错了，我们已记录此问题。"
+    if _wants_json():
+        body = json.dumps({"error": {"code": "internal", "message": message, "id": error_id}})
+        return body, 500, {"Content-Type": "application/json"}
+    page = (
+        '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>500</title>'
+        f"<h1>{message}</h1><p>问题编号 <code>{escape(error_id)}</code></p></html>"
+    )
+    return page, 500, {"Content-Type": "text/html; charset=utf-8"}

@@ -88,12 +88,12 @@ def test_category_tiles_link_to_filtered_offerings(app: Flask, client: FlaskClie
     assert f'data-category="security" href="{link}"' in html
 
 
-def test_search_box_sends_q_to_offerings(app: Flask, client: FlaskClient) -> None:
+def test_search_box_sends_q_to_the_search_page(app: Flask, client: FlaskClient) -> None:
     html = _page(client)
     with app.test_request_context():
         from flask import url_for
 
-        action = url_for("offerings.index")
+        action = url_for("search.index")
     assert f'method="get" action="{action}"' in html
     assert 'name="q"' in html
 

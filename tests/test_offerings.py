@@ -445,7 +445,7 @@ def test_upload_shows_row_errors_and_imports_nothing(client: FlaskClient, auth: 
     )
     response = upload(client, "offerings.csv", sheet)
     page = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "未导入任何数据" in page
     assert "<td>3</td>" in page
     assert offering_count() == 0
@@ -470,7 +470,7 @@ def test_upload_imports_drafts(client: FlaskClient, auth: Auth) -> None:
 def test_upload_rejects_other_file_types(client: FlaskClient, auth: Auth) -> None:
     auth.login(vendor())
     response = upload(client, "brochure.pdf", b"%PDF-1.4")
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert ".xlsx" in response.get_data(as_text=True)
     assert offering_count() == 0
 
@@ -478,7 +478,7 @@ def test_upload_rejects_other_file_types(client: FlaskClient, auth: Auth) -> Non
 def test_unreadable_upload_says_so(client: FlaskClient, auth: Auth) -> None:
     auth.login(vendor())
     response = upload(client, "offerings.xlsx", b"not a workbook")
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert offering_count() == 0
 
 

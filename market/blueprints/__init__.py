@@ -14,6 +14,7 @@ BLUEPRINTS: tuple[tuple[str, str | None], ...] = (
     ("orgs", "/orgs"),
     ("offerings", "/offerings"),
     ("needs", "/needs"),
+    ("search", "/search"),
     ("moderation", "/moderation"),
     ("admin", "/admin"),
 )

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from market import reference
 from market.extensions import db
 from market.models import Offering, Organization, Park
-from market.services import permissions, records
+from market.services import permissions, records, xlsx_scan
 from market.services.dataset import apply_offering
 from market.services.errors import DomainError
 
@@ -41,6 +41,9 @@ HELP_SHEET = "说明"
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_MEMBERS = 1000
 MAX_COLUMNS = 100
+# Blank rows are skipped, but not without end: a sheet may run to twice the row limit
+# (filled and blank rows together, plus the header) before it is refused unread.
+BLANK_ROW_ALLOWANCE = 2
 
 TEMPLATE_COLUMNS: list[tuple[str, str]] = [
     ("title", "标题*"),
@@ -102,6 +105,7 @@ _SYNONYMS: dict[str, dict[str, str]] = {
 _LIST_SEPARATORS = re.compile(r"[、,，;；\n]+")
 _LOOSE_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 _NUMBER_NOISE = re.compile(r"[,，\s元]")
+_UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 # Signatures of files people upload by mistake, to say what they uploaded.
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls / .doc of Office 97–2003
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"Rar!", b"\x1f\x8b", b"7z\xbc\xaf")
@@ -109,6 +113,12 @@ _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"Rar!", b"\x1f\
 
 class UploadError(DomainError):
     """A file that cannot be read as an offerings sheet at all; nothing was added."""
+
+
+class UploadTooLarge(UploadError):
+    """A file holding more than an upload may (rows, or inflated size); nothing was added."""
+
+    status = 413
 
 
 @dataclass(frozen=True)
@@ -239,6 +249,18 @@ class _Sheet:
     rows: Iterator[tuple[int, list[Any]]]
 
 
+def _check_filename(filename: str) -> None:
+    """Refuse a name that carries a path or control characters (raises UploadError).
+
+    The file is never saved under its name, but a name like ``../../etc/passwd.xlsx``
+    only comes from a crafted request, and it would be echoed in messages and logs.
+    """
+    if _UNSAFE_NAME.search(filename) or filename.strip(". ") == "":
+        raise UploadError(
+            _("文件名无效：文件名中不能含有路径（/ 或 \\）或控制字符，请直接选择文件上传。")
+        )
+
+
 def _open(filename: str, data: bytes) -> _Sheet:
     if not data.strip():
         raise UploadError(_("上传的文件是空的。"))
@@ -260,16 +282,23 @@ def _read_xlsx(data: bytes) -> _Sheet:
     unreadable = _("无法读取该 Excel 文件，文件可能已损坏，请使用下载的模板。")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        members = archive.infolist()
+        names = archive.namelist()
     except (zipfile.BadZipFile, OSError):
         raise UploadError(unreadable) from None
-    # Check what the archive claims before parsing it: a few kilobytes can inflate to
-    # gigabytes (a zip bomb). The parser reads members through zipfile, which stops at
-    # the declared size, so the declared sizes are what bound the work.
-    if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNCOMPRESSED:
-        raise UploadError(_("Excel 文件解压后过大，请删除无关的工作表和格式后再上传。"))
-    if "xl/workbook.xml" not in archive.namelist():
+    if "xl/workbook.xml" not in names:
         raise UploadError(_("该文件不是 Excel 工作簿（.xlsx），请使用下载的模板。"))
+    # Look inside before parsing: a few kilobytes can inflate to gigabytes (a zip bomb),
+    # or to a million rows that openpyxl would read in full just to size the sheet.
+    try:
+        xlsx_scan.scan(archive, _xlsx_limits())
+    except xlsx_scan.TooManyRows:
+        raise _too_many_rows() from None
+    except (xlsx_scan.Inflated, xlsx_scan.TooManyStrings):
+        raise UploadTooLarge(
+            _("Excel 文件解压后过大，请删除无关的工作表和格式后再上传。")
+        ) from None
+    except xlsx_scan.ScanError:
+        raise UploadError(unreadable) from None
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = book[DATA_SHEET] if DATA_SHEET in book.sheetnames else book.worksheets[0]
@@ -456,6 +485,7 @@ def import_offerings(org: Organization, actor: Any, filename: str, data: bytes) 
         permissions.can_list_offerings(actor) and actor.org_id == org.id,
         _("只有本机构成员可以为本机构批量上传供给。"),
     )
+    _check_filename(filename)
     sheet = _open(filename, data)
     columns = _map_header(sheet.header)
     parsed = list(_records(org, columns, sheet.rows))
@@ -490,22 +520,66 @@ def import_offerings(org: Organization, actor: Any, filename: str, data: bytes) 
     return UploadResult(created=created)
 
 
+def _row_limit() -> int:
+    return int(current_app.config["UPLOAD_MAX_ROWS"])
+
+
+def _sheet_rows() -> int:
+    """The last row number read at all, the header included."""
+    return _row_limit() * BLANK_ROW_ALLOWANCE + 1
+
+
+def _too_many_rows() -> UploadTooLarge:
+    return UploadTooLarge(
+        _(
+            "文件超过 %(n)d 行的上限（最多读取 %(rows)d 行，空行也计算在内）。"
+            "请删除多余的空行，或分成多个文件上传。",
+            n=_row_limit(),
+            rows=_sheet_rows(),
+        )
+    )
+
+
+def _xlsx_limits() -> xlsx_scan.Limits:
+    """What a workbook may hold: the data sheet's rows at full width, and its text.
+
+    These bound the parser's work on any sheet; the data sheet's own limits are
+    checked exactly as its rows are read. The floor leaves room for the template's
+    说明 sheet also when UPLOAD_MAX_ROWS is small.
+    """
+    rows = max(_sheet_rows(), 1_000)
+    cells = rows * len(TEMPLATE_COLUMNS)
+    return xlsx_scan.Limits(
+        uncompressed=MAX_UNCOMPRESSED,
+        members=MAX_MEMBERS,
+        rows=rows,
+        cells=cells,
+        # One string per cell, and the template's 说明 sheet besides.
+        strings=cells + 10_000,
+        # A cell is a few elements (c, v or is/t); a rich-text string up to a dozen.
+        elements=10 * cells + 100_000,
+    )
+
+
 def _records(
     org: Organization, columns: dict[int, tuple[str, str]], rows: Iterable[tuple[int, list[Any]]]
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (row number, record) for each filled row, enforcing the row limit as it reads.
+    """Yield (row number, record) for each filled row, enforcing the row limits as it reads.
 
-    Blank rows are skipped (sheets are often formatted far below their data); how
-    many a workbook can hold is bounded by MAX_UNCOMPRESSED.
+    Blank rows are skipped (sheets are often formatted below their data), up to the
+    sheet's row bound; raises UploadTooLarge past it or past the filled-row limit.
     """
-    limit = int(current_app.config["UPLOAD_MAX_ROWS"])
+    limit = _row_limit()
+    last_row = _sheet_rows()
     filled = 0
     for number, cells in rows:
+        if number > last_row:
+            raise _too_many_rows()
         if all(_is_blank(cell) for cell in cells):
             continue
         filled += 1
         if filled > limit:
-            raise UploadError(_("文件超过 %(n)d 行的上限，请分成多个文件上传。", n=limit))
+            raise UploadTooLarge(_("文件超过 %(n)d 行的上限，请分成多个文件上传。", n=limit))
         record: dict[str, Any] = {"ref": f"row-{number}", "org": org.ref}
         for index, (key, _header) in columns.items():
             cell = cells[index] if index < len(cells) else None

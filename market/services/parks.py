@@ -31,6 +31,7 @@ ZONE_TYPE_LABELS: dict[str, Any] = {
     "other": _l("其他"),
 }
 NAME_QUERY_MAX = 100
+PAGE_MAX = 10_000
 
 
 def level_label(code: str) -> str:
@@ -103,7 +104,9 @@ def search(filters: ParkFilters, page: int, per_page: int) -> Pagination:
     A page number past the end gives the last page (a shared link outlives the data).
     """
     stmt = select(Park).where(*filters.conditions()).order_by(_level_rank(), Park.name, Park.id)
-    result = db.paginate(stmt, page=max(page, 1), per_page=per_page, error_out=False, count=True)
+    # Clamped: a huge ?page= would overflow the database's OFFSET (a 500, not a last page).
+    page = min(max(page, 1), PAGE_MAX)
+    result = db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
     if result.pages and result.page > result.pages:
         result = db.paginate(stmt, page=result.pages, per_page=per_page, error_out=False)
     return result

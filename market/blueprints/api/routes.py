@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import jsonify, make_response, url_for
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from market import reference
 from market.apidoc import ErrorSchema
 from market.blueprints.api import schemas
 from market.extensions import db
 from market.models import Need, Offering, Organization, Park
-from market.services import browse, parks
+from market.services import browse, parks, search_query
+from market.services.search_query import FilterSyntaxError, SearchRequest
+from search import SearchError
 
 bp = Blueprint("api", __name__, description="园区供需对接平台的公开数据")
 
@@ -78,6 +83,57 @@ class NeedList(MethodView):
         """Open needs, newest first (or biggest budget); filters as on the list page."""
         filters = _listing_filters(args)
         return _page(browse.paginate(browse.needs_query(filters), filters, per_page), per_page)
+
+
+@bp.route("/search")
+class Search(MethodView):
+    @bp.arguments(schemas.SearchArgs, location="query", as_kwargs=True)
+    @bp.response(200, schemas.SearchResultSchema)
+    @bp.alt_response(503, schema=ErrorSchema, description="搜索服务暂时不可用")
+    def get(
+        self, q: str, index: str, filter: list[str], limit: int, page: int
+    ) -> dict[str, Any] | Response:
+        """Search published offerings or open needs as the web search box does.
+
+        ``filter`` is ``KEY=VALUE`` and may repeat: the same key twice means either
+        value, different keys must all match. Hits are sorted by relevance (newest
+        first for an empty query); ``score`` is 0–1.
+        """
+        try:
+            filters = search_query.parse_filters(filter)
+        except FilterSyntaxError as exc:  # the schema's pattern already refuses these
+            abort(422, message=str(exc))
+        req = SearchRequest(index, search_query.clean_query(q), filters, per_page=limit, page=page)
+        try:
+            outcome = search_query.run(req, facets=False)
+        except SearchError:
+            message = _("搜索服务暂时不可用，请稍后再试。")
+            body = {"error": {"code": "search_unavailable", "message": message}}
+            return make_response(jsonify(body), 503)
+        # Past the deepest page the engines serve, the answer is an empty page, not the last one.
+        beyond = (page - 1) * limit >= search_query.WINDOW
+        detail = "offerings.detail" if index == "offerings" else "needs.detail"
+        return {
+            "query": req.q,
+            "index": index,
+            "total": outcome.total,
+            "page": page,
+            "limit": limit,
+            "hits": []
+            if beyond
+            else [
+                {
+                    "ref": hit.ref,
+                    "id": hit.id,
+                    "title": hit.item.title,
+                    "score": hit.score,
+                    "kind": hit.item.kind,
+                    "org_name": hit.item.org.name,
+                    "url": url_for(detail, ref=hit.ref, _external=True),
+                }
+                for hit in outcome.items
+            ],
+        }
 
 
 @bp.route("/parks/<ref>")

@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask import url_for
 
 from market import reference
+from market.services.search_query import FILTER_FIELDS
 
 MAX_PAGE = 10_000
 
@@ -161,3 +162,59 @@ class CategorySchema(ma.Schema):
     en = ma.fields.String(required=True)
     kind = ma.fields.String(allow_none=True)
     parent = ma.fields.String(allow_none=True)
+
+
+# --- search ------------------------------------------------------------------------
+SEARCH_FILTER_KEYS = tuple(FILTER_FIELDS)
+SEARCH_FILTER_PATTERN = r"^(" + "|".join(SEARCH_FILTER_KEYS) + r")=[^\x00]{1,64}$"
+
+
+class FilterPair(ma.fields.String):
+    """One ``KEY=VALUE`` search filter (repeat the parameter for more)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"pattern": SEARCH_FILTER_PATTERN})
+        super().__init__(
+            validate=ma.validate.Regexp(
+                SEARCH_FILTER_PATTERN, error="Use KEY=VALUE with a known key and a short value."
+            ),
+            **kwargs,
+        )
+
+
+class SearchArgs(ma.Schema):
+    q = Text(max_length=200, load_default="")
+    index = ma.fields.String(
+        load_default="offerings", validate=ma.validate.OneOf(["offerings", "needs"])
+    )
+    filter = ma.fields.List(
+        FilterPair(),
+        load_default=list,
+        validate=ma.validate.Length(max=20),
+        metadata={
+            "description": "KEY=VALUE, repeatable; keys: "
+            + ", ".join(SEARCH_FILTER_KEYS)
+            + ". The same key twice means either value; different keys must all match."
+        },
+    )
+    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
+
+
+class SearchHitSchema(ma.Schema):
+    ref = ma.fields.String(required=True)
+    id = ma.fields.Integer(required=True)
+    title = ma.fields.String(required=True)
+    score = ma.fields.Float(required=True, metadata={"description": "0–1, higher is better"})
+    kind = ma.fields.String(required=True)
+    org_name = ma.fields.String(required=True)
+    url = ma.fields.String(required=True)
+
+
+class SearchResultSchema(ma.Schema):
+    query = ma.fields.String(required=True)
+    index = ma.fields.String(required=True)
+    total = ma.fields.Integer(required=True)
+    page = ma.fields.Integer(required=True)
+    limit = ma.fields.Integer(required=True)
+    hits = ma.fields.List(ma.fields.Nested(SearchHitSchema), required=True)

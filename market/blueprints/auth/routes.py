@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -23,6 +24,7 @@ from werkzeug.wrappers import Response
 from market.blueprints.auth import forms
 from market.extensions import db, limiter
 from market.i18n import LOCALE_COOKIE
+from market.logs import escape
 from market.models import User
 from market.services import accounts, mail, signup
 from market.services.errors import DomainError
@@ -42,8 +44,17 @@ def _login_failed(_response: Response) -> bool:
 
 
 def _clean(value: str | None, limit: int = 200) -> str:
-    """A user-supplied value made safe for one log line (no forged line breaks)."""
-    return (value or "").replace("\r", " ").replace("\n", " ")[:limit]
+    """A user-supplied value made safe for one log line: line breaks escaped, length capped."""
+    return escape((value or "")[:limit])
+
+
+def _login_throttled(_limit: RequestLimit) -> None:
+    """Log the refused attempt: the 429 itself is rendered by the app's error handler."""
+    log.warning(
+        "login refused email=%s ip=%s reason=rate_limited",
+        _clean(request.form.get("email")),
+        _clean(request.remote_addr),
+    )
 
 
 def _sign_in(user: User) -> None:
@@ -81,7 +92,9 @@ def signup_view() -> Response | str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(
+    _login_limit, methods=["POST"], deduct_when=_login_failed, on_breach=_login_throttled
+)
 def login() -> Response | str:
     target = safe_next(request.args.get("next"), url_for("main.home"))
     if current_user.is_authenticated:

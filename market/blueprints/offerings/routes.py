@@ -24,6 +24,7 @@ from market.blueprints import listing_choices as choices
 from market.blueprints import listing_views as views
 from market.blueprints.offerings.forms import OfferingForm, UploadForm, offering_form_data
 from market.extensions import db
+from market.input_guard import accepts_files
 from market.models import Offering, utcnow
 from market.models.listing import OFFERING_STATUSES
 from market.services import browse, bulk_upload, listings, permissions
@@ -56,10 +57,13 @@ def index() -> str:
 
 @bp.route("/upload", methods=["GET", "POST"])
 @login_required
-def upload() -> str | Response:
+@accepts_files("file")
+def upload() -> Response | tuple[str, int]:
     _require_lister()
     form = UploadForm()
     result: bulk_upload.UploadResult | None = None
+    # A refused upload answers 4xx, so scripts and proxies see the failure too.
+    status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
         file = form.file.data
         try:
@@ -71,18 +75,21 @@ def upload() -> str | Response:
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")
+            status = exc.status
         else:
             if not result.errors:
                 db.session.commit()
                 flash(_("已导入 %(n)d 条草稿。", n=len(result.created)), "success")
                 return redirect(url_for("offerings.mine", status="draft"))
             db.session.rollback()
-    return render_template(
+            status = 422
+    page = render_template(
         "offerings/upload.html",
         form=form,
         result=result,
         breadcrumbs=_crumbs((_("我的供给"), url_for("offerings.mine")), (_("批量上传"), None)),
     )
+    return page, status
 
 
 @bp.get("/upload/template.<fmt>")

@@ -1,0 +1,1 @@
+"""The search page for offerings and needs, and its as-you-type suggestions."""

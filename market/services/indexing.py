@@ -1,0 +1,83 @@
+"""The application's search backend: one per app, created on first use, never at start-up.
+
+``backend()`` is the only way the app reaches ``search``: it builds the backend
+that ``SEARCH_BACKEND`` names (embedded in ``SEARCH_DIR`` by default, Meilisearch
+at ``MEILI_URL``) and gives both listing indexes their settings and the synonyms
+of seed_data/synonyms.json the first time it is asked. Because the embedded
+backend is always there, no caller ever checks whether search is configured.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from market.reference import SEED_DIR
+from search import SearchBackend, create_backend
+from search.errors import SearchError
+from search.listings import INDEXES, listing_settings, load_synonyms
+
+EXTENSION = "market_search"
+SYNONYMS_FILE = SEED_DIR / "synonyms.json"
+
+
+@dataclass
+class _SearchState:
+    """What ``app.extensions["market_search"]`` holds."""
+
+    backend: SearchBackend | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def backend_options(app: Flask) -> dict[str, Any]:
+    """The options the configured backend is created with."""
+    if str(app.config.get("SEARCH_BACKEND") or "embedded").strip().lower() == "meilisearch":
+        options: dict[str, Any] = {
+            "url": app.config.get("MEILI_URL"),
+            "api_key": app.config.get("MEILI_KEY"),
+        }
+        if app.config.get("MEILI_INDEX_PREFIX"):
+            options["index_prefix"] = app.config["MEILI_INDEX_PREFIX"]
+        return options
+    return {"path": str(Path(app.config["SEARCH_DIR"]))}
+
+
+def synonyms() -> tuple[tuple[str, ...], ...]:
+    """The synonym groups both backends load (seed_data/synonyms.json)."""
+    return load_synonyms(SYNONYMS_FILE)
+
+
+def _configured(app: Flask) -> SearchBackend:
+    backend = create_backend(app.config.get("SEARCH_BACKEND"), backend_options(app))
+    settings = listing_settings(synonyms())
+    for name in INDEXES:
+        outcome = backend.configure(name, settings)
+        if not outcome.ok:
+            backend.close()
+            raise SearchError(f"cannot configure the {name} index: {outcome.error}")
+    return backend
+
+
+def backend(app: Flask | None = None) -> SearchBackend:
+    """The app's backend with both listing indexes configured (created on first use).
+
+    Raises:
+        IndexUnavailable: an external engine cannot be reached (try again later).
+        SearchError: the engine refused the settings.
+        UnknownBackend / ValueError: ``SEARCH_BACKEND`` or its options are wrong.
+    """
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    state: _SearchState = app.extensions.setdefault(EXTENSION, _SearchState())
+    with state.lock:
+        if state.backend is None:
+            state.backend = _configured(app)
+        return state.backend
+
+
+def reserve(app: Flask) -> None:
+    """Give ``app`` its (empty) slot in ``app.extensions``; the backend comes on first use."""
+    app.extensions.setdefault(EXTENSION, _SearchState())
