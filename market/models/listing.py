@@ -107,6 +107,11 @@ class Offering(HasRef, Timestamps, db.Model):  # type: ignore[name-defined]
             cls.status == "published", or_(cls.expires_at.is_(None), cls.expires_at > utcnow())
         )
 
+    @classmethod
+    def expired_clause(cls) -> ColumnElement[bool]:
+        """SQL twin of ``is_expired``: published but past its expiry."""
+        return and_(cls.status == "published", cls.expires_at < utcnow())
+
 
 class Need(HasRef, Timestamps, db.Model):  # type: ignore[name-defined]
     __tablename__ = "needs"
@@ -153,6 +158,11 @@ class Need(HasRef, Timestamps, db.Model):  # type: ignore[name-defined]
         return and_(
             cls.status == "open", or_(cls.deadline.is_(None), cls.deadline >= utcnow().date())
         )
+
+    @classmethod
+    def expired_clause(cls) -> ColumnElement[bool]:
+        """SQL twin of ``is_expired``: open but its deadline has passed."""
+        return and_(cls.status == "open", cls.deadline < utcnow().date())
 
 
 class ListingEvent(db.Model):  # type: ignore[name-defined]

@@ -432,3 +432,19 @@ def update_need(item: Need, actor: Any, data: Mapping[str, Any]) -> bool:
     _assign(item, values)
     after_edit(item, actor)
     return item.status != before
+
+
+def owned_by_status(model: type[Offering] | type[Need], org_id: int, status: str) -> list[Any]:
+    """An organization's listings, most recently changed first, narrowed to ``status``.
+
+    ``status`` is a display status (``expired`` included) or empty for all of them.
+    """
+    live = "published" if model is Offering else "open"
+    stmt = db.select(model).where(model.org_id == org_id)
+    if status == "expired":
+        stmt = stmt.where(model.expired_clause())
+    elif status == live:
+        stmt = stmt.where(model.public_clause())
+    elif status:
+        stmt = stmt.where(model.status == status)
+    return list(db.session.scalars(stmt.order_by(model.updated_at.desc(), model.id.desc())))

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 
 from market import reference
 from market.extensions import db
-from market.models import Need, Offering, Organization, Park, User, utcnow
+from market.models import Need, Offering, Organization, Park, User
 from market.models.organization import ORG_KINDS, ORG_SIZES, PARK_BOUND_KINDS
 from market.services import credit_code, mail, permissions
 from market.services.errors import DomainError, NotFound
@@ -172,15 +172,10 @@ def contacts(org: Organization) -> list[User]:
 
 def public_offerings(org: Organization) -> list[Offering]:
     """The organization's published offerings that have not expired, newest first."""
-    now = utcnow()
     return list(
         db.session.scalars(
             select(Offering)
-            .where(
-                Offering.org_id == org.id,
-                Offering.status == "published",
-                or_(Offering.expires_at.is_(None), Offering.expires_at >= now),
-            )
+            .where(Offering.org_id == org.id, Offering.public_clause())
             .order_by(Offering.published_at.desc(), Offering.id.desc())
         )
     )
@@ -188,15 +183,10 @@ def public_offerings(org: Organization) -> list[Offering]:
 
 def open_needs(org: Organization) -> list[Need]:
     """The organization's open needs whose deadline has not passed, newest first."""
-    today = utcnow().date()
     return list(
         db.session.scalars(
             select(Need)
-            .where(
-                Need.org_id == org.id,
-                Need.status == "open",
-                or_(Need.deadline.is_(None), Need.deadline >= today),
-            )
+            .where(Need.org_id == org.id, Need.public_clause())
             .order_by(Need.published_at.desc(), Need.id.desc())
         )
     )

@@ -5,14 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from market.blueprints import listing_choices as choices
 from market.blueprints import listing_views as views
 from market.blueprints.needs.forms import NeedForm, need_form_data
 from market.extensions import db
-from market.models import Need, utcnow
+from market.models import Need
 from market.models.listing import NEED_STATUSES
 from market.services import browse, listings, permissions
 from market.services.errors import DomainError, PermissionDenied
@@ -75,14 +74,7 @@ def mine() -> str:
     _require_poster()
     status = request.args.get("status", "")
     status = status if status in MINE_STATUSES else ""
-    stmt = select(Need).where(Need.org_id == current_user.org_id)
-    if status == "expired":
-        stmt = stmt.where(Need.status == "open", Need.deadline < utcnow().date())
-    elif status == "open":
-        stmt = stmt.where(Need.public_clause())
-    elif status:
-        stmt = stmt.where(Need.status == status)
-    items = list(db.session.scalars(stmt.order_by(Need.updated_at.desc(), Need.id.desc())))
+    items = listings.owned_by_status(Need, current_user.org_id, status)
     return render_template(
         "needs/mine.html",
         items=items,

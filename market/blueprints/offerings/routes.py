@@ -17,7 +17,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from market.blueprints import listing_choices as choices
@@ -25,7 +24,7 @@ from market.blueprints import listing_views as views
 from market.blueprints.offerings.forms import OfferingForm, UploadForm, offering_form_data
 from market.extensions import db
 from market.input_guard import accepts_files
-from market.models import Offering, utcnow
+from market.models import Offering
 from market.models.listing import OFFERING_STATUSES
 from market.services import browse, bulk_upload, listings, permissions
 from market.services.errors import DomainError, PermissionDenied
@@ -141,14 +140,7 @@ def mine() -> str:
     _require_lister()
     status = request.args.get("status", "")
     status = status if status in MINE_STATUSES else ""
-    stmt = select(Offering).where(Offering.org_id == current_user.org_id)
-    if status == "expired":
-        stmt = stmt.where(Offering.status == "published", Offering.expires_at < utcnow())
-    elif status == "published":
-        stmt = stmt.where(Offering.public_clause())
-    elif status:
-        stmt = stmt.where(Offering.status == status)
-    items = list(db.session.scalars(stmt.order_by(Offering.updated_at.desc(), Offering.id.desc())))
+    items = listings.owned_by_status(Offering, current_user.org_id, status)
     return render_template(
         "offerings/mine.html",
         items=items,
