@@ -21,7 +21,7 @@ LOAD_SECONDS ?= 10
 LINT_PATHS := market search matching tests bench
 
 .PHONY: help install demo test lint ruff format-check typecheck security format test-sqlite \
-	test-postgres bench-writers bench-load bench-load-check
+	test-postgres bench-writers bench-load bench-load-check bench-digest bench-dashboard bench-match bench-catalogue
 
 ## help            list the targets
 help:
@@ -67,6 +67,21 @@ test: install
 bench-load: install
 	$(BIN)/python bench/load.py --seconds $(LOAD_SECONDS)
 
+## bench-match     the matcher on synthetic pools of 10k and 100k offerings x needs: full
+##                 recompute wall time and peak memory, incremental p50/p95, growth
+bench-match: install
+	$(BIN)/python -m bench.match --sizes 10000,100000
+
+## bench-catalogue publish a 10,000-entry catalogue edition with every export (XLSX,
+##                 PDF, CSV, JSON): time per step and peak memory against the 20 s target
+bench-catalogue: $(VENV)/.installed
+	$(BIN)/python bench/catalogue.py --check
+
+## bench-digest    render the weekly digest for 100,000 synthetic users (≤ 120 s);
+##                 prints wall and CPU time and peak memory
+bench-digest: $(VENV)/.installed
+	$(BIN)/python bench/digest.py
+
 bench-load-check: $(VENV)/.installed
 	$(BIN)/python bench/load.py --seconds 3 --check
 
@@ -105,3 +120,8 @@ test-postgres: $(VENV)/.installed
 ##                 with BEGIN IMMEDIATE and with plain BEGIN; prints both tables
 bench-writers: install
 	$(BIN)/python bench/concurrent_writers.py --seconds $(BENCH_SECONDS) --compare
+
+## bench-dashboard park-operations pages with 100k listings and 1M docking events (SQLite;
+##                 DASHBOARD_DB=postgresql+psycopg://… for PostgreSQL); p50/p95 vs 300 ms
+bench-dashboard: $(VENV)/.installed
+	$(BIN)/python bench/dashboard.py $(if $(DASHBOARD_DB),--database-url $(DASHBOARD_DB))

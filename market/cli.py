@@ -47,17 +47,37 @@ def serve_command(host: str, port: int, threads: int) -> None:
         # Debug mode is for a developer's machine: it shows tracebacks and can run the
         # interactive debugger. A served site must never have it.
         fail("refusing to serve in debug mode: drop --debug and unset FLASK_DEBUG")
+    from market.services import scheduler as scheduling
+
+    # The single-machine default runs the jobs here; multi-worker deployments set
+    # MARKET_SCHEDULER=off and run `market scheduler` (the lease makes extra ones idle).
+    background = scheduling.Scheduler(app) if scheduling.enabled(app) else None
+    if background is not None:
+        background.start()
     click.echo(f"serving on http://{host}:{port}")
-    serve(app, host=host, port=port, threads=threads)
+    try:
+        serve(app, host=host, port=port, threads=threads)
+    finally:
+        if background is not None:
+            background.shutdown()
 
 
 def register_commands(app: Flask) -> None:
+    from market.catalogue_commands import catalogue_commands
     from market.commands import dataset_commands
+    from market.digest_commands import digest_commands
+    from market.match_commands import match_commands
+    from market.report_commands import report_command
     from market.search_commands import search_commands
 
     app.cli.add_command(init_command)
     app.cli.add_command(serve_command)
-    for command in (*dataset_commands, *search_commands):
+    app.cli.add_command(report_command)
+    for command in (*dataset_commands, *search_commands, *match_commands):
+        app.cli.add_command(command)
+    for command in digest_commands:
+        app.cli.add_command(command)
+    for command in catalogue_commands:
         app.cli.add_command(command)
 
 

@@ -212,6 +212,11 @@ def ref_of(record: Any) -> str:
     return str(record.ref)
 
 
+# Functions that add a feature's records (and refs or tokens in ``world.targets``) to the
+# world; each feature's block below appends its own.
+WORLD_EXTENSIONS: list[Callable[[World], None]] = []
+
+
 def build_world() -> World:
     """Two parks with an organization of every kind, users of every role and listings in
     every status on each side, plus targets for the admin pages and valid tokens.
@@ -253,6 +258,8 @@ def build_world() -> World:
         world.targets[(side, "disabled_user")] = ref_of(new_user(provider, disabled=True))
         reset_user = new_user(provider)
         world.reset_tokens[side] = accounts.reset_token(reset_user)
+    for extend in WORLD_EXTENSIONS:  # records of later features, each from its own block
+        extend(world)
     db.session.commit()
     return world
 
@@ -701,6 +708,501 @@ def _lang(world: World, actor: Actor, values: dict[str, str]) -> dict[str, Any]:
     return {"lang": "zh", "next": "/"}
 
 
+# --- parkops: park dashboards, chain map, 招商 invitations, campaign reports ----------------
+
+
+def _parkops_world(world: World) -> None:
+    """An open invitation from each side's park to the other side's solution provider,
+    keyed by the side of the *offering* (``own`` = the actor's side's provider)."""
+    for offering_side, park_side in (("a", "b"), ("b", "a")):
+        world.targets[(offering_side, "park_invitation")] = _new_park_invitation(
+            world, offering_side, park_side
+        )
+
+
+def _new_park_invitation(world: World, offering_side: str, park_side: str) -> str:
+    from market.models import ParkInvitation
+    from market.services import park_invitations
+
+    offering = db.session.scalar(
+        select(Offering).where(
+            Offering.ref == world.offerings[(offering_side, "solution_provider", "published")]
+        )
+    )
+    assert offering is not None
+    invitation = ParkInvitation(
+        park=_park(park_side),
+        offering=offering,
+        provider_org_id=offering.org_id,
+        status="sent",
+        expires_at=utcnow() + timedelta(days=14),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    return park_invitations.token_for(invitation)
+
+
+WORLD_EXTENSIONS.append(_parkops_world)
+
+
+class ParkRun(Spec):
+    """Park operations pages: admins for every park, park staff for their own (side "a")."""
+
+    def __init__(
+        self,
+        values: dict[str, str] | None = None,
+        payload: Payload | None = None,
+        fresh: Callable[[World, str], dict[str, str]] | None = None,
+    ) -> None:
+        self.values = values or {}
+        self.payload = payload
+        self.fresh = fresh
+        self.changes = fresh is not None
+
+    def cases(self, world: World, actor: Actor) -> list[Case]:
+        out = []
+        for scope, side in SCOPE_SIDE.items():
+            allowed = OK if moderates(actor, side) else FORBIDDEN
+            expected = allowed if actor.signed_in else LOGIN
+            fresh = self._fresh(world, side) if self.fresh else None
+            out.append(Case(scope, {"ref": world.parks[side], **self.values}, expected, fresh))
+        return out
+
+    def _fresh(self, world: World, side: str) -> Fresh:
+        assert self.fresh is not None
+        make = self.fresh
+        return lambda: make(world, side)
+
+
+class InvitationAnswer(Spec):
+    """Accept/decline a park's invitation: members of the invited offering's organization."""
+
+    changes = True
+
+    def cases(self, world: World, actor: Actor) -> list[Case]:
+        out = []
+        for scope, side in SCOPE_SIDE.items():
+            allowed = OK if owns(actor, side, "solution_provider") else FORBIDDEN
+            expected = allowed if actor.signed_in else LOGIN
+            token = world.targets[(side, "park_invitation")]
+            fresh = self._fresh(world, side)
+            out.append(
+                Case(whose(actor, scope, "solution_provider"), {"token": token}, expected, fresh)
+            )
+        return out
+
+    @staticmethod
+    def _fresh(world: World, side: str) -> Fresh:
+        other = "b" if side == "a" else "a"
+
+        def make() -> dict[str, str]:
+            fresh_offering(world, side, "solution_provider", "published")
+            token = _new_park_invitation(world, side, other)
+            db.session.commit()
+            return {"token": token}
+
+        return make
+
+
+def _park_side(world: World, ref: str) -> str:
+    return next(side for side, park_ref in world.parks.items() if park_ref == ref)
+
+
+def _invite_form(world: World, actor: Actor, values: dict[str, str]) -> dict[str, Any]:
+    """Invite the other side's published offering (a fresh one for allowed requests)."""
+    other = "b" if _park_side(world, values["ref"]) == "a" else "a"
+    offering = values.get("offering") or world.offerings[(other, "solution_provider", "published")]
+    return {"offering": offering, "message": "欢迎入园服务"}
+
+
+def _fresh_invitee(world: World, side: str) -> dict[str, str]:
+    other = "b" if side == "a" else "a"
+    offering = fresh_offering(world, other, "solution_provider", "published")["ref"]
+    return {"ref": world.parks[side], "offering": offering}
+
+
+PROVINCE_A = {"province": PROVINCE["a"]}
+CHAIN_SEGMENT = {"division": "C36", "segment": "quality"}
+
+
+# --- docking: 对接 requests, interest, registrations, financing -------------------------------
+
+# World dockings per side, by target name: (kind, status, provider org kind).
+DOCKING_TARGETS = {
+    "requested": ("request", "requested", "solution_provider"),
+    "accepted": ("request", "accepted", "solution_provider"),
+    "negotiating": ("request", "negotiating", "solution_provider"),
+    "registered": ("registration", "registered", "training_body"),
+}
+
+
+def _new_docking(world: World, side: str, target: str, offering_ref: str | None = None) -> str:
+    """A docking between the side's enterprise and the side's provider, in the target's
+    status, on the provider's world offering (or ``offering_ref``)."""
+    from market.models.docking import Docking, DockingEvent
+
+    kind, status, provider_kind = DOCKING_TARGETS[target]
+    ref = offering_ref or world.offerings[(side, provider_kind, "published")]
+    offering = db.session.scalar(select(Offering).where(Offering.ref == ref))
+    enterprise = _org(world.orgs[(side, "enterprise")])
+    assert offering is not None
+    docking = Docking(
+        kind=kind,
+        offering=offering,
+        enterprise_org_id=enterprise.id,
+        provider_org_id=offering.org_id,
+        initiator_org_id=enterprise.id,
+        park_id=enterprise.park_id,
+        message="权限矩阵用的对接",
+        status=status,
+        source="listing",
+    )
+    db.session.add(docking)
+    db.session.flush()
+    db.session.add(DockingEvent(docking=docking, status=status, actor_org_id=enterprise.id))
+    db.session.flush()
+    return ref_of(docking)
+
+
+def _docking_world(world: World) -> None:
+    for side in SIDES:
+        for target in DOCKING_TARGETS:
+            world.targets[(side, f"docking:{target}")] = _new_docking(world, side, target)
+
+
+WORLD_EXTENSIONS.append(_docking_world)
+
+
+def _fresh_docking(world: World, side: str, target: str) -> dict[str, str]:
+    """A docking of its own for an allowed step (on a fresh offering: no duplicates)."""
+    provider_kind = DOCKING_TARGETS[target][2]
+    offering = fresh_offering(world, side, provider_kind, "published")["ref"]
+    ref = _new_docking(world, side, target, offering)
+    db.session.commit()
+    return {"ref": ref}
+
+
+class DockingStart(Spec):
+    """The docking form on a public offering (of another side's provider): enterprises."""
+
+    changes = True
+
+    def __init__(self) -> None:
+        self.payload = fixed({"message": "权限矩阵：希望对接"})
+
+    def cases(self, world: World, actor: Actor) -> list[Case]:
+        if not actor.signed_in:
+            expected = LOGIN
+        else:
+            expected = OK if actor.kind == "enterprise" else FORBIDDEN
+        offering = world.offerings[("b", "solution_provider", "published")]
+        return [Case("public offering", {"offering": offering}, expected, self._fresh(world))]
+
+    @staticmethod
+    def _fresh(world: World) -> Fresh:
+        def make() -> dict[str, str]:
+            return {"offering": fresh_offering(world, "b", "solution_provider", "published")["ref"]}
+
+        return make
+
+
+def _interest_form(world: World, actor: Actor, values: dict[str, str]) -> dict[str, Any]:
+    """The actor's own published offering (any lister's), on the need in the URL."""
+    kind = actor.kind if actor.kind in LISTER_KINDS else "solution_provider"
+    return {"offering": world.offerings[("a", kind, "published")], "message": "我们可以做"}
+
+
+class DockingInterest(Spec):
+    """表达意向 on an open need of another side's enterprise: organizations that list."""
+
+    changes = True
+
+    def __init__(self) -> None:
+        self.payload = _interest_form
+
+    def cases(self, world: World, actor: Actor) -> list[Case]:
+        if not actor.signed_in:
+            expected = LOGIN
+        else:
+            expected = OK if actor.lists_offerings else FORBIDDEN
+        need = world.needs[("b", "open")]
+        return [Case("public need", {"need": need}, expected, self._fresh(world))]
+
+    @staticmethod
+    def _fresh(world: World) -> Fresh:
+        return lambda: {"need": fresh_need(world, "b", "open")["ref"]}
+
+
+class DockingRecord(Spec):
+    """One docking's page or step: the parties named (each an org kind on the docking's
+    side) may; others get 403; ``viewers`` adds park staff of that park and admins."""
+
+    def __init__(
+        self,
+        target: str,
+        parties: tuple[str, ...],
+        viewers: bool = False,
+        payload: Payload | None = None,
+    ) -> None:
+        self.target = target
+        self.parties = parties
+        self.viewers = viewers
+        self.payload = payload
+        self.changes = not viewers
+
+    def cases(self, world: World, actor: Actor) -> list[Case]:
+        out = []
+        for scope, side in SCOPE_SIDE.items():
+            allowed = any(owns(actor, side, kind) for kind in self.parties)
+            if self.viewers:
+                allowed = allowed or moderates(actor, side)
+            expected = (OK if allowed else FORBIDDEN) if actor.signed_in else LOGIN
+            values = {"ref": world.targets[(side, f"docking:{self.target}")]}
+            fresh = None if self.viewers else self._fresh(world, side)
+            out.append(Case(whose(actor, scope, self.parties[0]), values, expected, fresh))
+        return out
+
+    def _fresh(self, world: World, side: str) -> Fresh:
+        return lambda: _fresh_docking(world, side, self.target)
+
+
+class Roster(Spec):
+    """A course's registration roster: the training body's members, and admins."""
+
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        self.values = values or {}
+
+    def cases(self, world: World, actor: Actor) -> list[Case]:
+        out = []
+        for scope, side in SCOPE_SIDE.items():
+            allowed = owns(actor, side, "training_body") or actor.role == "admin"
+            expected = (OK if allowed else FORBIDDEN) if actor.signed_in else LOGIN
+            ref = world.offerings[(side, "training_body", "published")]
+            out.append(
+                Case(whose(actor, scope, "training_body"), {"ref": ref, **self.values}, expected)
+            )
+        return out
+
+
+BOTH = ("enterprise", "solution_provider")
+COURSE = ("enterprise", "training_body")
+
+
+# --- match-app: 不相关 feedback on recommendations, the admins' weights and feedback list ---
+
+
+def _need_feedback_form(world: World, actor: Actor, values: dict[str, str]) -> dict[str, Any]:
+    return {"partner": world.offerings[("a", "solution_provider", "published")], "reason": "无关"}
+
+
+def _offering_feedback_form(world: World, actor: Actor, values: dict[str, str]) -> dict[str, Any]:
+    return {"partner": world.needs[("a", "open")], "reason": "不做这个行业"}
+
+
+MATCH_WEIGHTS = {"threshold": "35", "category": "25", "capability": "35", "industry": "10"}
+MATCH_WEIGHTS.update({"park": "5", "verified": "5", "price": "10", "freshness": "5"})
+MATCH_WEIGHTS["response"] = "5"
+
+
+# --- catalogue: 供需目录清单 (compile, publish, withdraw; public editions and downloads) -----
+
+
+def _new_catalogue_edition(side: str, status: str) -> str:
+    """An edition of the side's park: a draft, a scheduled draft or a published edition."""
+    from market.services import catalogue as catalogue_service
+    from market.services import catalogue_compile
+
+    edition = catalogue_service.new_edition(catalogue_compile.park_scope(_park(side)), None)
+    if status == "scheduled":
+        catalogue_service.schedule(edition, utcnow() + timedelta(days=7))
+    elif status == "published":
+        catalogue_service.publish(edition, None)
+    db.session.flush()
+    return ref_of(edition)
+
+
+def _catalogue_world(world: World) -> None:
+    for side in SIDES:
+        for status in ("draft", "scheduled", "published"):
+            world.targets[(side, f"catalogue_{status}")] = _new_catalogue_edition(side, status)
+
+
+WORLD_EXTENSIONS.append(_catalogue_world)
+
+
+class CatalogueRun(Spec):
+    """Compiling a park's edition: the park's staff (side "a") and admins; 403 for others."""
+
+    def __init__(self, status: str, payload: Payload | None = None, write: bool = False) -> None:
+        self.status = status
+        self.payload = payload
+        self.changes = write
+
+    def cases(self, world: World, actor: Actor) -> list[Case]:
+        out = []
+        for scope, side in SCOPE_SIDE.items():
+            allowed = OK if moderates(actor, side) else FORBIDDEN
+            expected = allowed if actor.signed_in else LOGIN
+            ref = world.targets[(side, f"catalogue_{self.status}")]
+            fresh = self._fresh(side) if self.changes else None
+            out.append(Case(scope, {"ref": ref}, expected, fresh))
+        return out
+
+    def _fresh(self, side: str) -> Fresh:
+        status = self.status
+
+        def make() -> dict[str, str]:
+            ref = _new_catalogue_edition(side, status)
+            db.session.commit()
+            return {"ref": ref}
+
+        return make
+
+
+class CatalogueRead(Spec):
+    """Published editions for everyone; drafts for their compilers only (404 otherwise)."""
+
+    def __init__(self, values: dict[str, str] | None = None, drafts: bool = True) -> None:
+        self.values = values or {}
+        self.drafts = drafts
+
+    def cases(self, world: World, actor: Actor) -> list[Case]:
+        out = []
+        for scope, side in SCOPE_SIDE.items():
+            published = world.targets[(side, "catalogue_published")]
+            out.append(Case(f"{scope} published", {"ref": published, **self.values}, OK))
+            if self.drafts:
+                draft = world.targets[(side, "catalogue_draft")]
+                expected = OK if moderates(actor, side) else NOT_FOUND
+                out.append(Case(f"{scope} draft", {"ref": draft, **self.values}, expected))
+        return out
+
+
+def _catalogue_schedule_form(world: World, actor: Actor, values: dict[str, str]) -> dict[str, Any]:
+    later = utcnow() + timedelta(days=3)
+    return {"when": later.strftime("%Y-%m-%dT%H:%M")}
+
+
+def _catalogue_toggle_form(world: World, actor: Actor, values: dict[str, str]) -> dict[str, Any]:
+    # A key of the edition's own (fresh editions start with their predecessor's exclusions).
+    return {"key": "S:" + "".join(ch for ch in values["ref"] if ch.isdigit()), "include": "0"}
+
+
+CATALOGUE_NEW = fixed({"scope": "park", "park": "P-A"})
+
+
+# --- scheduler + digest: preferences, unsubscribe and renew links, admin pages ------------------
+
+
+def _digest_world(world: World) -> None:
+    """Per side: an unsubscribe link of the enterprise member, a renew link of the provider's
+    published offering, a user to preview, and a failed digest row to resolve."""
+    from market.services.digest_links import unsubscribe_token
+
+    for side in SIDES:
+        member = db.session.scalar(
+            select(User).where(User.ref == world.users[(side, "enterprise", "member")])
+        )
+        assert member is not None
+        world.targets[(side, "unsubscribe_token")] = unsubscribe_token(member.id)
+        world.targets[(side, "renew_token")] = _renew_link(world, side)
+        world.targets[(side, "digest_user")] = ref_of(member)
+        world.targets[(side, "ledger_row")] = _failed_digest(member.id)
+
+
+def _renew_link(world: World, side: str) -> str:
+    from market.services.digest_links import renew_token
+
+    ref = world.offerings[(side, "solution_provider", "published")]
+    offering = db.session.scalar(select(Offering).where(Offering.ref == ref))
+    assert offering is not None
+    return renew_token("offering", offering.id, offering.expires_at)
+
+
+_digest_weeks = iter(range(1, 53))
+
+
+def _failed_digest(user_id: int) -> str:
+    from market.models import DigestLedger
+
+    row = DigestLedger(
+        user_id=user_id,
+        iso_week=f"2020-W{next(_digest_weeks):02d}",
+        status="failed",
+        error="SMTPServerDisconnected",
+        cutoff_at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return str(row.id)
+
+
+WORLD_EXTENSIONS.append(_digest_world)
+
+
+class MailedLink(Spec):
+    """A renew link from an expiry mail: whoever holds it may use it, signed in or not.
+    Allowed writes renew a fresh listing (a used link stops working)."""
+
+    def cases(self, world: World, actor: Actor) -> list[Case]:
+        return [
+            Case(
+                f"link to side {side}",
+                {"token": world.targets[(side, "renew_token")]},
+                OK,
+                self._fresh(world, side),
+            )
+            for side in SIDES
+        ]
+
+    @staticmethod
+    def _fresh(world: World, side: str) -> Fresh:
+        def make() -> dict[str, str]:
+            from market.services.digest_links import renew_token
+
+            fresh = fresh_offering(world, side, "solution_provider", "published")["ref"]
+            offering = db.session.scalar(select(Offering).where(Offering.ref == fresh))
+            assert offering is not None
+            return {"token": renew_token("offering", offering.id, offering.expires_at)}
+
+        return make
+
+
+class DigestAdmin(Spec):
+    """Admin digest pages about one user (or one ledger row) per side: admins only."""
+
+    def __init__(self, target: str, key: str, write: bool = False) -> None:
+        self.target = target
+        self.key = key
+        self.changes = write
+        self.payload = fixed({"action": "resend"}) if write else None
+        self.write = write
+
+    def cases(self, world: World, actor: Actor) -> list[Case]:
+        out = []
+        for scope, side in SCOPE_SIDE.items():
+            expected = (OK if is_admin(actor) else FORBIDDEN) if actor.signed_in else LOGIN
+            fresh = self._fresh(world, side) if self.write else None
+            values = {self.key: world.targets[(side, self.target)]}
+            out.append(Case(scope, values, expected, fresh))
+        return out
+
+    def _fresh(self, world: World, side: str) -> Fresh:
+        def make() -> dict[str, str]:
+            member = db.session.scalar(
+                select(User).where(User.ref == world.users[(side, "enterprise", "member")])
+            )
+            assert member is not None
+            row_id = _failed_digest(member.id)
+            db.session.commit()
+            return {self.key: row_id}
+
+        return make
+
+
+DIGEST_PREFERENCES = fixed({"frequency": "weekly", "kinds": ["dockings"], "language": "en"})
+
+
 ROUTES: dict[str, Spec] = {
     "main.home": Public(),
     "main.set_language": Public(payload=_lang),
@@ -783,6 +1285,97 @@ ROUTES: dict[str, Spec] = {
     ),
     "api.OfferingResource": ApiListing("offering"),
     "api.NeedResource": ApiListing("need"),
+    # parkops: dashboards, chain map, invitations, reports (API: public aggregates)
+    "parkops.index": SignedIn(allowed=is_moderator),
+    "parkops.dashboard": ParkRun(),
+    "parkops.chart_csv": ParkRun({"name": "funnel"}),
+    "parkops.report": ParkRun(),
+    "parkops.report_download": ParkRun({"fmt": "xlsx"}),
+    "parkops.chain": ParkRun(),
+    "parkops.shortlist": ParkRun(CHAIN_SEGMENT),
+    "parkops.shortlist_export": ParkRun({**CHAIN_SEGMENT, "fmt": "csv"}),
+    "parkops.invitations": ParkRun(),
+    "parkops.invite": ParkRun(payload=_invite_form, fresh=_fresh_invitee),
+    "parkops.province": SignedIn(PROVINCE_A, allowed=is_admin),
+    "parkops.province_chart_csv": SignedIn({**PROVINCE_A, "name": "month"}, allowed=is_admin),
+    "parkops.province_report": SignedIn(PROVINCE_A, allowed=is_admin),
+    "parkops.province_report_download": SignedIn({**PROVINCE_A, "fmt": "xlsx"}, allowed=is_admin),
+    "parkops.invitation": Token(
+        lambda world, actor, side: world.targets[(side, "park_invitation")]
+    ),
+    "parkops.invitation_accept": InvitationAnswer(),
+    "parkops.invitation_decline": InvitationAnswer(),
+    "api.ParkReport": PublicRecords(lambda world, side: world.parks[side]),
+    "api.ProvinceReport": Public(PROVINCE_A),
+    # docking: 对接 (park staff and admins read dockings of their park, never act)
+    "docking.new": DockingStart(),
+    "docking.interest": DockingInterest(),
+    "docking.inbox": SignedIn(),
+    "docking.park": SignedIn(allowed=is_moderator),
+    "docking.detail": DockingRecord("requested", BOTH, viewers=True),
+    "docking.accept": DockingRecord("requested", ("solution_provider",)),
+    "docking.decline": DockingRecord("requested", ("solution_provider",)),
+    "docking.withdraw": DockingRecord("requested", ("enterprise",)),
+    "docking.negotiate": DockingRecord("accepted", BOTH),
+    "docking.deal": DockingRecord(
+        "negotiating", BOTH, payload=fixed({"amount": "320000", "note": "签约"})
+    ),
+    "docking.no_deal": DockingRecord("negotiating", BOTH, payload=fixed({"note": "预算不足"})),
+    "docking.cancel": DockingRecord("registered", COURSE),
+    "docking.complete": DockingRecord(
+        "registered", ("training_body",), payload=fixed({"certified": "y"})
+    ),
+    "docking.roster": Roster(),
+    "docking.roster_export": Roster({"fmt": "xlsx"}),
+    # match-app: recommendations (feedback by the listing's own side; admins tune weights)
+    "matching.need_feedback": ListingWrite("need", "open", payload=_need_feedback_form),
+    "matching.offering_feedback": ListingWrite(
+        "offering", "published", payload=_offering_feedback_form
+    ),
+    "matching.admin_weights": SignedIn(
+        allowed=is_admin, payload=fixed(MATCH_WEIGHTS), changes=True
+    ),
+    "matching.admin_weights_reset": SignedIn(allowed=is_admin, changes=True),
+    "matching.admin_recompute": SignedIn(allowed=is_admin, changes=True),
+    "matching.admin_feedback": SignedIn(allowed=is_admin),
+    "matching.admin_feedback_csv": SignedIn(allowed=is_admin),
+    "api.NeedMatches": ApiListing("need"),
+    "api.OfferingMatches": ApiListing("offering"),
+    # catalogue: 供需目录清单 (the park's staff and admins compile; editions are public)
+    "catalogue.index": Public(),
+    "catalogue.park": PublicRecords(lambda world, side: world.parks[side]),
+    "catalogue.feed": PublicRecords(lambda world, side: world.parks[side]),
+    "catalogue.detail": CatalogueRead(),
+    "catalogue.changes": CatalogueRead(),
+    "catalogue.download": CatalogueRead({"fmt": "csv"}, drafts=False),
+    "catalogue.manage": SignedIn(allowed=is_moderator),
+    "catalogue.new": SignedIn(allowed=is_moderator, payload=CATALOGUE_NEW, changes=True),
+    "catalogue.compile": CatalogueRun("draft"),
+    "catalogue.preview": CatalogueRun("draft"),
+    "catalogue.settings": CatalogueRun(
+        "draft", payload=fixed({"title": "越权修改的目录标题", "foreword": "前言"}), write=True
+    ),
+    "catalogue.toggle": CatalogueRun("draft", payload=_catalogue_toggle_form, write=True),
+    "catalogue.move": CatalogueRun(
+        "draft", payload=fixed({"code": "finance", "step": "up"}), write=True
+    ),
+    "catalogue.publish": CatalogueRun("draft", write=True),
+    "catalogue.schedule": CatalogueRun("draft", payload=_catalogue_schedule_form, write=True),
+    "catalogue.unschedule": CatalogueRun("scheduled", write=True),
+    "catalogue.withdraw": CatalogueRun(
+        "published", payload=fixed({"reason": "越权撤回"}), write=True
+    ),
+    # scheduler + digest: preferences, unsubscribe/renew links (tokens), admin pages
+    "digest.preferences": SignedIn(payload=DIGEST_PREFERENCES, changes=True),
+    "digest.unsubscribe": Token(
+        lambda world, actor, side: world.targets[(side, "unsubscribe_token")]
+    ),
+    "digest.renew": MailedLink(),
+    "digest_admin.jobs": SignedIn(allowed=is_admin),
+    "digest_admin.lookup": SignedIn(allowed=is_admin),
+    "digest_admin.preview": DigestAdmin("digest_user", "ref"),
+    "digest_admin.preview_mail": DigestAdmin("digest_user", "ref"),
+    "digest_admin.resolve": DigestAdmin("ledger_row", "row_id", write=True),
 }
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")

@@ -80,6 +80,9 @@ def test_visitors_are_sent_to_login_by_every_write_route_but_the_public_ones(sit
         "auth.forgot",
         "auth.reset",
         "auth.accept_invite",
+        # digest: links mailed to someone (one-click unsubscribe, renew a listing)
+        "digest.unsubscribe",
+        "digest.renew",
     }
     wrong = []
     for endpoint, methods in routed_endpoints(site.app):

@@ -17,6 +17,12 @@ BLUEPRINTS: tuple[tuple[str, str | None], ...] = (
     ("search", "/search"),
     ("moderation", "/moderation"),
     ("admin", "/admin"),
+    ("matching", "/matching"),
+    ("parkops", "/parkops"),
+    ("digest", "/digest"),
+    ("digest_admin", "/admin"),
+    ("docking", "/dockings"),
+    ("catalogue", "/catalogue"),
 )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -77,7 +78,8 @@ class Offering(HasRef, Timestamps, db.Model):  # type: ignore[name-defined]
     # lifecycle
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     reject_reason: Mapped[str | None] = mapped_column(Text)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # parkops: the 招商 shortlist lists the newest offerings of a segment first.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     org: Mapped[Organization] = relationship()
@@ -115,6 +117,8 @@ class Offering(HasRef, Timestamps, db.Model):  # type: ignore[name-defined]
 
 class Need(HasRef, Timestamps, db.Model):  # type: ignore[name-defined]
     __tablename__ = "needs"
+    # parkops: open needs per park (admin overview, dashboards) read from the index alone.
+    __table_args__ = (Index("ix_needs_park_status_deadline", "park_id", "status", "deadline"),)
     REF_PREFIX = "D"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,7 +16,7 @@ from market.apidoc import ErrorSchema
 from market.blueprints.api import schemas
 from market.extensions import db
 from market.models import Need, Offering, Organization, Park
-from market.services import browse, parks, search_query
+from market.services import browse, matching, parks, search_query
 from market.services.search_query import FilterSyntaxError, SearchRequest
 from search import SearchError
 
@@ -178,3 +178,95 @@ class CategoryList(MethodView):
     def get(self) -> list[reference.Entry]:
         """The category taxonomy, top levels followed by their children."""
         return list(reference.categories().values())
+
+
+# --- parkops: campaign reports --------------------------------------------------------------
+# Public and read-only: the figures are aggregates of public listings and of dockings
+# (no names, no amounts of a single docking), and provincial systems collect them.
+
+
+def _report(scope_of: Any, key: str, from_: Any, to: Any) -> dict[str, Any] | Response:
+    from market.services import campaign_report
+    from market.services.errors import DomainError
+    from market.services.report_period import Period
+
+    try:
+        scope = scope_of(key)
+        period = Period.parse(from_.isoformat() if from_ else None, to.isoformat() if to else None)
+    except DomainError as exc:
+        body = {"error": {"code": exc.code, "message": exc.message}}
+        return make_response(jsonify(body), exc.status)
+    return campaign_report.build(scope, period)
+
+
+@bp.route("/parks/<ref>/report")
+class ParkReport(MethodView):
+    @bp.arguments(schemas.ReportArgs, location="query", as_kwargs=True)
+    @bp.response(200, schemas.ReportSchema)
+    @bp.alt_response(400, schema=ErrorSchema, description="统计区间无效")
+    @not_found_documented
+    def get(self, ref: str, from_: Any = None, to: Any = None) -> dict[str, Any] | Response:
+        """A park's campaign figures for a period (the same as ``market report --json``)."""
+        from market.services.park_scope import for_park
+
+        return _report(for_park, ref, from_, to)
+
+
+@bp.route("/provinces/<province>/report")
+class ProvinceReport(MethodView):
+    @bp.arguments(schemas.ReportArgs, location="query", as_kwargs=True)
+    @bp.response(200, schemas.ReportSchema)
+    @bp.alt_response(400, schema=ErrorSchema, description="统计区间无效")
+    @not_found_documented
+    def get(self, province: str, from_: Any = None, to: Any = None) -> dict[str, Any] | Response:
+        """The roll-up of every park of a province (full name, e.g. 江苏省) for a period."""
+        from market.services.park_scope import for_province
+
+        return _report(for_province, province, from_, to)
+
+
+# --- match-app: recommendations (the shape of `market match --json`) -------------------------
+# Stored recommendations at or above the display threshold, best first; pairs the
+# listing's own side marked 不相关 are left out, as on its page.
+
+
+@bp.route("/needs/<ref>/matches")
+class NeedMatches(MethodView):
+    @bp.arguments(schemas.MatchArgs, location="query", as_kwargs=True)
+    @bp.response(200, schemas.NeedMatchesSchema)
+    @not_found_documented
+    def get(self, ref: str, limit: int) -> dict[str, Any]:
+        """The best published offerings for one open need, with scores and reasons."""
+        need = _by_ref(Need, ref)
+        return {
+            "need": need.ref,
+            "matches": [
+                {
+                    "offering": rec.offering.ref,
+                    "score": rec.score,
+                    "reasons": matching.reason_texts(rec.parts),
+                }
+                for rec in matching.recommendations_for_need(need, limit)
+            ],
+        }
+
+
+@bp.route("/offerings/<ref>/matches")
+class OfferingMatches(MethodView):
+    @bp.arguments(schemas.MatchArgs, location="query", as_kwargs=True)
+    @bp.response(200, schemas.OfferingMatchesSchema)
+    @not_found_documented
+    def get(self, ref: str, limit: int) -> dict[str, Any]:
+        """The best open needs for one published offering, with scores and reasons."""
+        offering = _by_ref(Offering, ref)
+        return {
+            "offering": offering.ref,
+            "matches": [
+                {
+                    "need": rec.need.ref,
+                    "score": rec.score,
+                    "reasons": matching.reason_texts(rec.parts),
+                }
+                for rec in matching.recommendations_for_offering(offering, limit)
+            ],
+        }

@@ -218,3 +218,85 @@ class SearchResultSchema(ma.Schema):
     page = ma.fields.Integer(required=True)
     limit = ma.fields.Integer(required=True)
     hits = ma.fields.List(ma.fields.Nested(SearchHitSchema), required=True)
+
+
+# --- parkops: campaign reports (aggregate figures, public) -----------------------------------
+class ReportArgs(ma.Schema):
+    from_ = ma.fields.Date(
+        data_key="from",
+        load_default=None,
+        metadata={"description": "first day (default 1 January)"},
+    )
+    to = ma.fields.Date(load_default=None, metadata={"description": "last day (default today)"})
+
+
+class CategoryCountsSchema(ma.Schema):
+    offerings = ma.fields.Integer(required=True)
+    needs = ma.fields.Integer(required=True)
+
+
+class MonthCountsSchema(ma.Schema):
+    offerings = ma.fields.Integer(required=True)
+    needs = ma.fields.Integer(required=True)
+    dockings = ma.fields.Integer(required=True)
+    deals = ma.fields.Integer(required=True)
+
+
+class ReportSchema(ma.Schema):
+    """The campaign figures of interfaces.md (`market report --json`), plus a few more."""
+
+    park = ma.fields.String(metadata={"description": "park ref (park reports)"})
+    province = ma.fields.String(metadata={"description": "province (province roll-ups)"})
+    parks = ma.fields.Integer(metadata={"description": "parks in the province (roll-ups)"})
+    name = ma.fields.String(required=True)
+    from_ = ma.fields.String(data_key="from", attribute="from", required=True)
+    to = ma.fields.String(required=True)
+    offerings_serving_park = ma.fields.Integer(required=True)
+    open_needs = ma.fields.Integer(required=True)
+    enterprises = ma.fields.Integer(required=True)
+    catalogue_editions = ma.fields.Integer(required=True)
+    docking_requests = ma.fields.Integer(required=True)
+    deals = ma.fields.Integer(required=True)
+    deal_amount = ma.fields.Integer(required=True)
+    financing_applied = ma.fields.Integer(required=True)
+    financing_granted = ma.fields.Integer(required=True)
+    training_registrations = ma.fields.Integer(required=True)
+    by_category = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Nested(CategoryCountsSchema), required=True
+    )
+    recommended = ma.fields.Integer(required=True)
+    accepted = ma.fields.Integer(required=True)
+    financing_applications = ma.fields.Integer(required=True)
+    training_certificates = ma.fields.Integer(required=True)
+    unserved_needs = ma.fields.Integer(required=True)
+    recommendation_threshold = ma.fields.Float(required=True)
+    by_month = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Nested(MonthCountsSchema), required=True
+    )
+
+
+# --- match-app: recommendations of one listing (the `market match --json` shape) --------------
+class MatchArgs(ma.Schema):
+    limit = ma.fields.Integer(load_default=10, validate=ma.validate.Range(min=1, max=20))
+
+
+class OfferingMatchSchema(ma.Schema):
+    offering = ma.fields.String(required=True, metadata={"description": "the offering's ref"})
+    score = ma.fields.Float(required=True, metadata={"description": "0–100, higher is better"})
+    reasons = ma.fields.List(ma.fields.String(), required=True)
+
+
+class NeedMatchesSchema(ma.Schema):
+    need = ma.fields.String(required=True)
+    matches = ma.fields.List(ma.fields.Nested(OfferingMatchSchema), required=True)
+
+
+class NeedMatchSchema(ma.Schema):
+    need = ma.fields.String(required=True, metadata={"description": "the need's ref"})
+    score = ma.fields.Float(required=True, metadata={"description": "0–100, higher is better"})
+    reasons = ma.fields.List(ma.fields.String(), required=True)
+
+
+class OfferingMatchesSchema(ma.Schema):
+    offering = ma.fields.String(required=True)
+    matches = ma.fields.List(ma.fields.Nested(NeedMatchSchema), required=True)

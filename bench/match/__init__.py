@@ -1,0 +1,1 @@
+"""Benchmark of the matcher (``python -m bench.match``); see ``__main__.py``."""

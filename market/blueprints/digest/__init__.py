@@ -1,0 +1,1 @@
+"""The weekly digest for users: preferences, unsubscribe links, renewing a listing by mail link."""

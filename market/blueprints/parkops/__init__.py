@@ -1,0 +1,1 @@
+"""Park operations: dashboards, the industrial-chain map, invitations, campaign reports."""

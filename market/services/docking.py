@@ -1,0 +1,470 @@
+"""对接 (docking): starting a docking, taking its steps, and the rules around them.
+
+Each function checks who may act, changes the records, writes a DockingEvent and
+leaves committing to the caller. Mail goes out after the commit
+(``market.services.docking_mail.notify`` with the events these functions return), so a
+refused or rolled-back step never mails anyone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from market.extensions import db
+from market.i18n import day, money, money_range
+from market.models import Need, Offering, utcnow
+from market.models.docking import CLOSED_STATUSES, DOCKING_SOURCES, Docking, DockingEvent
+from market.services import docking_rules, permissions
+from market.services.docking_rules import size_text
+from market.services.errors import DomainError, PermissionDenied
+
+# Registrations that hold a seat of a course.
+SEAT_STATUSES = ("registered", "completed")
+MESSAGE_MAX = 2000
+AMOUNT_MAX = 10**12  # 一万亿元: anything above is a typing error, not a financing
+
+
+@dataclass
+class Outcome:
+    """What a step did: the docking, the events to mail about (in order)."""
+
+    docking: Docking
+    events: list[DockingEvent] = field(default_factory=list)
+
+    @property
+    def promoted(self) -> Docking | None:
+        """The waitlisted registration a cancellation moved up, if any."""
+        others = [e.docking for e in self.events if e.docking is not self.docking]
+        return others[0] if others else None
+
+
+# --- starting a docking ------------------------------------------------------------------------
+
+
+def _clean_message(message: str | None) -> str:
+    text = (message or "").strip()
+    if len(text) > MESSAGE_MAX:
+        raise DomainError(_("留言不能超过 %(n)d 个字。", n=MESSAGE_MAX))
+    return text
+
+
+def _source(source: str | None) -> str:
+    return source if source in DOCKING_SOURCES else "listing"
+
+
+def _score(source: str, offering: Offering, need: Need | None) -> float | None:
+    """The stored recommendation score of the pair when the docking came from one."""
+    if source != "recommendation" or need is None:
+        return None
+    from market.models import Recommendation
+
+    score = db.session.scalar(
+        select(Recommendation.score).where(
+            Recommendation.need_id == need.id, Recommendation.offering_id == offering.id
+        )
+    )
+    return float(score) if score is not None else None
+
+
+def open_docking(offering: Offering, enterprise_org_id: int, need: Need | None) -> Docking | None:
+    """The open docking between this enterprise and offering that a new one would repeat.
+
+    One on another of the enterprise's needs is a different project and does not count;
+    one without a need covers every need.
+    """
+    stmt = select(Docking).where(
+        Docking.offering_id == offering.id,
+        Docking.enterprise_org_id == enterprise_org_id,
+        Docking.status.not_in(CLOSED_STATUSES),
+    )
+    if need is not None:
+        stmt = stmt.where(or_(Docking.need_id.is_(None), Docking.need_id == need.id))
+    return db.session.scalars(stmt.order_by(Docking.id).limit(1)).first()
+
+
+def _refuse_duplicate(offering: Offering, enterprise_org_id: int, need: Need | None) -> None:
+    existing = open_docking(offering, enterprise_org_id, need)
+    if existing is not None:
+        raise DomainError(
+            _(
+                "双方已有一条进行中的对接（编号 %(ref)s，%(status)s），"
+                "请在该对接中继续沟通，不必重复申请。",
+                ref=existing.ref,
+                status=docking_rules.status_label(existing.status, existing.kind),
+            )
+        )
+
+
+def _public_offering(offering: Offering) -> None:
+    if not offering.is_public:
+        raise DomainError(_("该供给已下架或已过期，不能再发起对接。"))
+
+
+def _own_open_need(user: Any, need: Need | None) -> None:
+    if need is None:
+        return
+    if need.org_id != user.org_id:
+        raise PermissionDenied(_("只能关联贵机构自己的需求。"))
+    if not need.is_public:
+        raise DomainError(_("所选需求不在征集中，请选择一条征集中的需求。"))
+
+
+def _new(
+    kind: str,
+    offering: Offering,
+    user: Any,
+    *,
+    enterprise_org_id: int,
+    park_id: int | None,
+    status: str,
+    need: Need | None = None,
+    message: str = "",
+    amount_sought: int | None = None,
+    source: str = "listing",
+) -> Docking:
+    docking = Docking(
+        kind=kind,
+        offering=offering,
+        need=need,
+        enterprise_org_id=enterprise_org_id,
+        provider_org_id=offering.org_id,
+        initiator_org_id=user.org_id,
+        initiator_user_id=user.id,
+        park_id=park_id,
+        message=message,
+        status=status,
+        amount_sought=amount_sought,
+        source=source,
+        score=_score(source, offering, need),
+    )
+    db.session.add(docking)
+    db.session.flush()
+    return docking
+
+
+def _event(
+    docking: Docking,
+    status: str,
+    user: Any,
+    note: str = "",
+    amount: int | None = None,
+) -> DockingEvent:
+    event = DockingEvent(
+        docking=docking,
+        status=status,
+        actor_user_id=getattr(user, "id", None),
+        actor_org_id=getattr(user, "org_id", None),
+        note=note,
+        amount=amount,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _require_enterprise(user: Any) -> None:
+    permissions.require(
+        permissions.can_start_docking(user), _("只有园区企业可以申请对接、报名或申请融资。")
+    )
+
+
+def start(
+    offering: Offering,
+    user: Any,
+    *,
+    need: Need | None = None,
+    message: str | None = "",
+    amount_sought: int | None = None,
+    source: str | None = "listing",
+) -> Outcome:
+    """The enterprise's docking on ``offering``, by the offering's kind: a request for a
+    solution, a financing application for a finance product, a registration for a course.
+
+    Raises PermissionDenied (not an enterprise member, or a need of another org) and
+    DomainError (offering not public, duplicate, and the kind's own rules).
+    """
+    if offering.kind == "finance":
+        return apply_financing(
+            offering, user, amount_sought, need=need, message=message, source=source
+        )
+    if offering.kind == "training":
+        return register(offering, user, need=need, message=message, source=source)
+    return request(offering, user, need=need, message=message, source=source)
+
+
+def request(
+    offering: Offering,
+    user: Any,
+    *,
+    need: Need | None = None,
+    message: str | None = "",
+    source: str | None = "listing",
+) -> Outcome:
+    """An enterprise's docking request on a public offering (optionally for one of its
+    own open needs). Raises PermissionDenied or DomainError (see ``start``)."""
+    _require_enterprise(user)
+    _public_offering(offering)
+    _own_open_need(user, need)
+    text = _clean_message(message)
+    _refuse_duplicate(offering, user.org_id, need)
+    docking = _new(
+        "request",
+        offering,
+        user,
+        enterprise_org_id=user.org_id,
+        park_id=user.org.park_id,
+        status="requested",
+        need=need,
+        message=text,
+        source=_source(source),
+    )
+    return Outcome(docking, [_event(docking, "requested", user, text)])
+
+
+def express_interest(
+    need: Need,
+    offering: Offering,
+    user: Any,
+    *,
+    message: str | None = "",
+    source: str | None = "listing",
+) -> Outcome:
+    """A provider's interest in an open need, naming one of its own public offerings.
+
+    Raises PermissionDenied (not a member of the offering's org) and DomainError (need
+    not open, offering not public, duplicate).
+    """
+    permissions.require(
+        permissions.can_offer_interest(user), _("只有发布供给的机构可以表达合作意向。")
+    )
+    if offering.org_id != user.org_id:
+        raise PermissionDenied(_("只能用贵机构自己的供给表达意向。"))
+    if not need.is_public:
+        raise DomainError(_("该需求已不在征集中。"))
+    _public_offering(offering)
+    text = _clean_message(message)
+    _refuse_duplicate(offering, need.org_id, need)
+    docking = _new(
+        "interest",
+        offering,
+        user,
+        enterprise_org_id=need.org_id,
+        park_id=need.park_id,
+        status="requested",
+        need=need,
+        message=text,
+        source=_source(source),
+    )
+    return Outcome(docking, [_event(docking, "requested", user, text)])
+
+
+def _lock_offering(offering: Offering) -> None:
+    """Serialise seat counting per course: PostgreSQL locks the offering row until the
+    transaction ends; SQLite has no row locks (the clause is dropped) but its write
+    requests already run under BEGIN IMMEDIATE, one writer at a time."""
+    db.session.execute(select(Offering.id).where(Offering.id == offering.id).with_for_update())
+
+
+def seats_taken(offering: Offering) -> int:
+    return int(
+        db.session.scalar(
+            select(func.count(Docking.id)).where(
+                Docking.offering_id == offering.id,
+                Docking.kind == "registration",
+                Docking.status.in_(SEAT_STATUSES),
+            )
+        )
+        or 0
+    )
+
+
+def has_seat(offering: Offering) -> bool:
+    return offering.capacity is None or seats_taken(offering) < offering.capacity
+
+
+def register(
+    offering: Offering,
+    user: Any,
+    *,
+    need: Need | None = None,
+    message: str | None = "",
+    source: str | None = "listing",
+) -> Outcome:
+    """报名 for a training course: registered while seats last, waitlisted after.
+
+    Raises PermissionDenied (not an enterprise member) and DomainError (not a course,
+    not public, already started, already registered).
+    """
+    _require_enterprise(user)
+    if offering.kind != "training":
+        raise DomainError(_("只有培训课程可以报名。"))
+    _public_offering(offering)
+    _own_open_need(user, need)
+    if offering.starts_on is not None and offering.starts_on < utcnow().date():
+        raise DomainError(_("该课程已于 %(day)s 开班，不能再报名。", day=day(offering.starts_on)))
+    text = _clean_message(message)
+    _lock_offering(offering)
+    _refuse_duplicate(offering, user.org_id, None)
+    status = "registered" if has_seat(offering) else "waitlisted"
+    docking = _new(
+        "registration",
+        offering,
+        user,
+        enterprise_org_id=user.org_id,
+        park_id=user.org.park_id,
+        status=status,
+        need=need,
+        message=text,
+        source=_source(source),
+    )
+    return Outcome(docking, [_event(docking, status, user, text)])
+
+
+def check_financing(offering: Offering, org: Any, amount_sought: int | None) -> None:
+    """Raises DomainError unless ``org`` may apply for ``amount_sought`` from this product:
+    amount given and within amount_min..amount_max, enterprise size eligible."""
+    if amount_sought is None:
+        raise DomainError(_("请填写申请金额。"))
+    if amount_sought <= 0 or amount_sought > AMOUNT_MAX:
+        raise DomainError(_("申请金额应为大于 0 的整数（元）。"))
+    sizes = list(offering.eligible_sizes or [])
+    if sizes and not org.size:
+        raise DomainError(
+            _("该产品只面向%(sizes)s，请先在机构资料中填写企业规模。", sizes=size_text(sizes))
+        )
+    if sizes and org.size not in sizes:
+        raise DomainError(
+            _(
+                "该产品只面向%(sizes)s，贵企业（%(size)s）不在适用范围内。",
+                sizes=size_text(sizes),
+                size=size_text([org.size]),
+            )
+        )
+    low, high = offering.amount_min, offering.amount_max
+    if (low is not None and amount_sought < low) or (high is not None and amount_sought > high):
+        raise DomainError(
+            _(
+                "申请金额 %(amount)s 不在该产品的额度范围（%(range)s）内。",
+                amount=money(amount_sought),
+                range=money_range(low, high),
+            )
+        )
+
+
+def apply_financing(
+    offering: Offering,
+    user: Any,
+    amount_sought: int | None,
+    *,
+    need: Need | None = None,
+    message: str | None = "",
+    source: str | None = "listing",
+) -> Outcome:
+    """A financing application for ``amount_sought`` 元.
+
+    Raises PermissionDenied (not an enterprise member) and DomainError (not a finance
+    product, not public, amount missing or out of range, size not eligible, duplicate).
+    """
+    _require_enterprise(user)
+    if offering.kind != "finance":
+        raise DomainError(_("只有金融产品可以申请融资。"))
+    _public_offering(offering)
+    _own_open_need(user, need)
+    check_financing(offering, user.org, amount_sought)
+    text = _clean_message(message)
+    _refuse_duplicate(offering, user.org_id, need)
+    docking = _new(
+        "financing",
+        offering,
+        user,
+        enterprise_org_id=user.org_id,
+        park_id=user.org.park_id,
+        status="requested",
+        need=need,
+        message=text,
+        amount_sought=amount_sought,
+        source=_source(source),
+    )
+    return Outcome(docking, [_event(docking, "requested", user, text, amount_sought)])
+
+
+# --- steps -------------------------------------------------------------------------------------
+
+
+def act(
+    docking: Docking,
+    user: Any,
+    action: str,
+    *,
+    note: str | None = "",
+    amount: int | None = None,
+    certified: bool = False,
+) -> Outcome:
+    """Take ``action`` (accept, decline, withdraw, negotiate, deal, no_deal, cancel,
+    complete) on ``docking`` as ``user``.
+
+    A deal needs ``amount`` (the deal amount, or the amount granted for financing); no
+    deal needs ``note`` (the reason). Cancelling a registration that held a seat
+    promotes the first waitlisted one. Raises PermissionDenied (not the side that takes
+    this step), InvalidTransition (not from this status) and DomainError (bad amount or
+    missing reason).
+    """
+    step = docking_rules.check(docking, action, getattr(user, "org_id", None))
+    text = _clean_message(note)
+    if step.target == "deal":
+        if amount is None or amount <= 0 or amount > AMOUNT_MAX:
+            raise DomainError(
+                _("请填写获批金额（元）。")
+                if docking.kind == "financing"
+                else _("请填写成交金额（元）。")
+            )
+        docking.deal_amount = amount
+    else:
+        amount = None
+    if step.target == "no_deal" and not text:
+        raise DomainError(_("请说明未达成合作的原因。"))
+    if step.target == "completed":
+        docking.certified = bool(certified)
+    freed_seat = step.target == "cancelled" and docking.status == "registered"
+    now = utcnow()
+    if step.target in ("accepted", "declined") and docking.answered_at is None:
+        docking.answered_at = now
+    docking.status = step.target
+    if step.target in CLOSED_STATUSES:
+        docking.closed_at = now
+    docking.updated_at = now
+    outcome = Outcome(docking, [_event(docking, step.target, user, text, amount)])
+    if freed_seat:
+        promoted = promote_waitlisted(docking.offering)
+        if promoted is not None:
+            outcome.events.append(promoted)
+    return outcome
+
+
+def promote_waitlisted(offering: Offering) -> DockingEvent | None:
+    """Move the first waitlisted registration of the course up when a seat is free.
+
+    Returns the promotion's event (actor: the platform), or None when nobody moved.
+    """
+    _lock_offering(offering)
+    if not has_seat(offering):
+        return None
+    first = db.session.scalars(
+        select(Docking)
+        .where(
+            Docking.offering_id == offering.id,
+            Docking.kind == "registration",
+            Docking.status == "waitlisted",
+        )
+        .order_by(Docking.created_at, Docking.id)
+        .limit(1)
+    ).first()
+    if first is None:
+        return None
+    first.status = "registered"
+    first.updated_at = utcnow()
+    return _event(first, "registered", None, _("有学员取消报名，候补转为正式报名。"))

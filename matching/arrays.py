@@ -1,0 +1,269 @@
+"""Listings as columns of numbers, so every rule can run over many pairs at once.
+
+:func:`need_arrays` / :func:`offering_arrays` turn records into parallel numpy
+arrays; the rules in :mod:`matching.scoring` take index arrays into them, so the
+same code scores one pair, one listing against its candidates, or a whole block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from matching.rules import NATIONWIDE, SIZES
+from matching.types import Enterprise, NeedRecord, OfferingRecord, Provider
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+U64 = npt.NDArray[np.uint64]
+NAN = float("nan")
+SIZE_BIT = {s: 1 << i for i, s in enumerate(SIZES)}
+ALL_SIZES = (1 << len(SIZES)) - 1
+_SECTIONS = "ABCDEFGHIJKLMNOPQRST"
+
+
+class Codes:
+    """Stable small integers for strings (categories, provinces), shared by both sides."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.names: list[str] = []
+
+    def __call__(self, value: str | None) -> int:
+        if value is None:
+            return -1
+        got = self.ids.get(value)
+        if got is None:
+            got = self.ids[value] = len(self.names)
+            self.names.append(value)
+        return got
+
+
+def branch_of(category: str) -> str:
+    """The top-level code of a category (``application.quality`` -> ``application``)."""
+    return category.split(".", 1)[0]
+
+
+@lru_cache(maxsize=65536)
+def industry_bits(codes: tuple[str, ...]) -> tuple[int, int, int]:
+    """Bitmasks of GB/T 4754 codes: divisions (two 64-bit words, by number 1..97) and
+    sections (letters; a division also sets its section). Unknown codes are ignored."""
+    lo = hi = sec = 0
+    for code in codes:
+        c = code.strip().upper()
+        if not c or c[0] not in _SECTIONS:
+            continue
+        sec |= 1 << _SECTIONS.index(c[0])
+        if len(c) == 3 and c[1:].isdigit():
+            n = int(c[1:])
+            if n < 64:
+                lo |= 1 << n
+            else:
+                hi |= 1 << (n - 64)
+    return lo, hi, sec
+
+
+def _days(when: date | datetime | None) -> float:
+    if when is None:
+        return NAN
+    d = when.date() if isinstance(when, datetime) else when
+    return float(d.toordinal())
+
+
+def _f(value: int | None) -> float:
+    return NAN if value is None else float(value)
+
+
+@dataclass
+class NeedArrays:
+    ids: I64
+    kind: I64
+    branch: I64
+    leaf: I64  # category code id; -1 when the need gave only a top-level code
+    province: I64
+    park: I64
+    budget_min: F64
+    budget_max: F64
+    amount: F64
+    open: B
+    size_bit: I64  # 0 when the size is unknown
+    div_lo: U64
+    div_hi: U64
+    sections: U64
+
+
+@dataclass
+class OfferingArrays:
+    ids: I64
+    kind: I64
+    branch: I64
+    leaf: I64
+    price_low: F64  # price_min, or price_max when only that is given
+    price_min: F64
+    price_max: F64
+    amount_min: F64
+    amount_max: F64
+    sizes: I64  # bitmask of eligible sizes; all bits when the product names none
+    starts_on: F64  # date ordinal; nan when not given
+    public: B
+    nationwide: B
+    verified: B
+    response: F64  # nan when no record
+    published: F64  # date ordinal; nan when unknown
+    div_lo: U64
+    div_hi: U64
+    sections: U64
+
+
+CODES = Codes()  # one numbering per process, so cached rows stay valid between calls
+_ROW_CACHE_MAX = 400_000
+_need_rows: dict[int, tuple[NeedRecord, Enterprise | None, tuple[object, ...]]] = {}
+_off_rows: dict[int, tuple[OfferingRecord, Provider | None, tuple[object, ...]]] = {}
+
+
+def _need_row(d: NeedRecord, ent: Enterprise | None, codes: Codes) -> tuple[object, ...]:
+    inds = d.industries or (ent.industries if ent is not None else ())
+    lo, hi, sec = industry_bits(tuple(inds))
+    return (
+        d.id,
+        codes(d.kind),
+        codes(branch_of(d.category)),
+        codes(d.category) if "." in d.category else -1,
+        codes(d.province),
+        d.park_id,
+        _f(d.budget_min),
+        _f(d.budget_max),
+        _f(d.amount),
+        d.open,
+        SIZE_BIT.get(ent.size or "", 0) if ent is not None else 0,
+        lo,
+        hi,
+        sec,
+    )
+
+
+def _offering_row(o: OfferingRecord, prov: Provider | None, codes: Codes) -> tuple[object, ...]:
+    mask = 0
+    for s in o.eligible_sizes:
+        mask |= SIZE_BIT.get(s, 0)
+    rate = prov.response_rate if prov is not None else None
+    lo, hi, sec = industry_bits(tuple(o.industries))
+    return (
+        o.id,
+        codes(o.kind),
+        codes(branch_of(o.category)),
+        codes(o.category) if "." in o.category else -1,
+        _f(o.price_min if o.price_min is not None else o.price_max),
+        _f(o.price_min),
+        _f(o.price_max),
+        _f(o.amount_min),
+        _f(o.amount_max),
+        mask or ALL_SIZES,
+        _days(o.starts_on),
+        o.public,
+        NATIONWIDE in o.regions or (not o.regions and not o.park_ids),
+        bool(prov is not None and prov.verified),
+        NAN if rate is None else min(max(float(rate), 0.0), 1.0),
+        _days(o.published_at),
+        lo,
+        hi,
+        sec,
+    )
+
+
+_NEED_TYPES = (
+    np.int64, np.int64, np.int64, np.int64, np.int64, np.int64, np.float64, np.float64,
+    np.float64, np.bool_, np.int64, np.uint64, np.uint64, np.uint64,
+)  # fmt: skip
+_OFF_TYPES = (
+    np.int64, np.int64, np.int64, np.int64, np.float64, np.float64, np.float64, np.float64,
+    np.float64, np.int64, np.float64, np.bool_, np.bool_, np.bool_, np.float64, np.float64,
+    np.uint64, np.uint64, np.uint64,
+)  # fmt: skip
+
+
+def _columns(rows: list[tuple[object, ...]], types: tuple[type, ...]) -> list[npt.NDArray[Any]]:
+    if not rows:
+        return [np.zeros(0, dtype=t) for t in types]
+    return [np.array(col, dtype=t) for col, t in zip(zip(*rows, strict=True), types, strict=True)]
+
+
+def need_arrays(
+    needs: Sequence[NeedRecord], enterprises: Mapping[int, Enterprise], codes: Codes = CODES
+) -> NeedArrays:
+    """Columns of ``needs``; industries fall back to the enterprise's when the need has
+    none. Rows are cached per need (checked against the record and its enterprise)."""
+    rows = []
+    cache = _need_rows if codes is CODES else {}
+    if len(cache) > _ROW_CACHE_MAX:
+        cache.clear()
+    for d in needs:
+        ent = enterprises.get(d.org_id)
+        hit = cache.get(d.id)
+        if hit is not None and hit[0] == d and hit[1] == ent:
+            rows.append(hit[2])
+            continue
+        row = _need_row(d, ent, codes)
+        cache[d.id] = (d, ent, row)
+        rows.append(row)
+    return NeedArrays(*_columns(rows, _NEED_TYPES))
+
+
+def offering_arrays(
+    offerings: Sequence[OfferingRecord], providers: Mapping[int, Provider], codes: Codes = CODES
+) -> OfferingArrays:
+    """Columns of ``offerings``; a provider missing from ``providers`` is unverified.
+    Rows are cached per offering (checked against the record and its provider)."""
+    rows = []
+    cache = _off_rows if codes is CODES else {}
+    if len(cache) > _ROW_CACHE_MAX:
+        cache.clear()
+    for o in offerings:
+        prov = providers.get(o.org_id)
+        hit = cache.get(o.id)
+        if hit is not None and hit[0] == o and hit[1] == prov:
+            rows.append(hit[2])
+            continue
+        row = _offering_row(o, prov, codes)
+        cache[o.id] = (o, prov, row)
+        rows.append(row)
+    return OfferingArrays(*_columns(rows, _OFF_TYPES))
+
+
+def serves_matrix(
+    offerings: Sequence[OfferingRecord],
+    nationwide: B,
+    provinces: Sequence[str],
+    parks: Sequence[int],
+) -> B:
+    """``[len(provinces or parks), len(offerings)]``: does offering j serve listing i's
+    province ``provinces[i]`` (or its park ``parks[i]``, or nationwide)?"""
+    m = len(offerings)
+    out = np.zeros((len(provinces), m), dtype=np.bool_)
+    out |= nationwide[None, :]
+    by_prov: dict[str, list[int]] = {}
+    by_park: dict[int, list[int]] = {}
+    for i, (p, k) in enumerate(zip(provinces, parks, strict=True)):
+        by_prov.setdefault(p, []).append(i)
+        by_park.setdefault(k, []).append(i)
+    for j, o in enumerate(offerings):
+        for region in o.regions:
+            rows = by_prov.get(region)
+            if rows:
+                out[rows, j] = True
+        for park in o.park_ids:
+            rows = by_park.get(park)
+            if rows:
+                out[rows, j] = True
+    return out
+
+
+def today_ordinal(today: date) -> float:
+    return float(today.toordinal())

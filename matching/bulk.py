@@ -1,0 +1,493 @@
+"""Full recompute: the top pairs for every open need and every public offering.
+
+Never all pairs: needs are blocked by (kind, category branch, province); a block's
+candidates are the offerings of that kind and branch serving the province (by
+region, by one of the province's parks, or 全国). A block — split into chunks of at
+most ``MAX_CELLS`` pairs — is one unit of work: one sparse TF-IDF product, the hard
+rules as boolean masks, the soft rules as arrays, and top-k by ``argpartition`` in
+both directions. Units run on ``workers`` forked processes. Each need lies in one
+block, so its top-k is final there; an offering's candidates from every block it
+appears in are merged by the parent.
+
+Matches are built when read (``AllMatches.for_need[need_id]``): the scores and the
+points of every rule are computed here, the reason parameters (terms, prices,
+codes) are assembled per listing on access, as the app stores them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from matching.arrays import (
+    CODES,
+    Codes,
+    NeedArrays,
+    OfferingArrays,
+    branch_of,
+    need_arrays,
+    offering_arrays,
+    today_ordinal,
+)
+from matching.context import Context
+from matching.engine import need_doc, offering_doc, weigh
+from matching.reasons import ReasonBuilder, term_columns
+from matching.rules import NATIONWIDE, SOFT_RULE_NAMES
+from matching.scoring import hard_ok, soft_points, total
+from matching.text import TERMS_SHOWN, TextModel
+from matching.types import Match, NeedRecord, OfferingRecord
+
+MAX_CELLS = 1_500_000  # pairs scored at once in one unit (memory ~ 100 bytes a pair)
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class _State:
+    """What forked workers read (inherited, never pickled)."""
+
+    needs: Sequence[NeedRecord]
+    offs: Sequence[OfferingRecord]
+    n: NeedArrays
+    o: OfferingArrays
+    xn: sp.csr_matrix
+    xo: sp.csr_matrix
+    units: list[tuple[I64, I64]]
+    ctx: Context
+    fin: int
+    trn: int
+    excluded: dict[int, set[int]] = field(default_factory=dict)  # need idx -> offering ids
+    limit: int = 20
+
+
+_STATE: _State | None = None
+
+
+@dataclass
+class _Picks:
+    """Pairs a unit selected: global need/offering indices, score x10, cosine, points."""
+
+    need: I64
+    off: I64
+    s10: I64
+    cos: F64
+    pts: F64  # [pairs, len(SOFT_RULE_NAMES)]
+    scope: I64  # region: 2 the offering names the need's park, 1 its province, 0 nationwide
+
+
+def _empty_picks() -> _Picks:
+    z = np.zeros(0, dtype=np.int64)
+    return _Picks(z, z, z, np.zeros(0), np.zeros((0, len(SOFT_RULE_NAMES))), z)
+
+
+def _run_unit(u: int) -> tuple[_Picks, _Picks]:
+    """Score one block: the column side (offerings) is prepared once, the needs are
+    scored in chunks of at most MAX_CELLS pairs."""
+    st = _STATE
+    assert st is not None
+    rows_all, cols = st.units[u]
+    offs = st.offs
+    xo_t = st.xo[cols].T.tocsr()
+    col_list = cols.tolist()
+    province = st.needs[int(rows_all[0])].province
+    prov_ok = np.fromiter((province in offs[c].regions for c in col_list), np.bool_, cols.size)
+    parks, park_inv = np.unique(st.n.park[rows_all], return_inverse=True)
+    by_park = np.zeros((parks.size, cols.size), dtype=np.bool_)
+    named = [c for c, k in enumerate(col_list) if offs[k].park_ids]
+    for p_i, park in enumerate(parks.tolist()):
+        for c in named:
+            by_park[p_i, c] = park in offs[col_list[c]].park_ids
+    serves_col = st.o.nationwide[cols] | prov_ok
+    # Ties on score go to the lower id: the key adds the reversed rank of the id.
+    m = cols.size
+    o_rank = np.argsort(np.argsort(st.o.ids[cols], kind="stable"), kind="stable")
+    today = today_ordinal(st.ctx.today)
+    off_ids = st.o.ids[cols]
+    j = cols[None, :]
+    picks_n: list[_Picks] = []
+    picks_o: list[_Picks] = []
+    step = max(1, MAX_CELLS // max(m, 1))
+    for s in range(0, rows_all.size, step):
+        rows = rows_all[s : s + step]
+        i = rows[:, None]
+        cos = np.asarray((st.xn[rows] @ xo_t).toarray(), dtype=np.float64)
+        park_ok = by_park[park_inv.reshape(-1)[s : s + step]]
+        ok = hard_ok(st.n, st.o, i, j, serves_col[None, :] | park_ok, st.fin, st.trn, today)
+        if st.excluded:
+            for r, g in enumerate(rows.tolist()):
+                ex = st.excluded.get(g)
+                if ex:
+                    ok[r] &= ~np.isin(off_ids, list(ex))
+        pts = soft_points(st.n, st.o, i, j, park_ok, cos, st.ctx.weights, st.fin, today)
+        s10 = np.rint(total(pts) * 10).astype(np.int64)
+        valid = ok & (s10 > 0)
+        n = rows.size
+        n_rank = np.argsort(np.argsort(st.n.ids[rows], kind="stable"), kind="stable")
+        key_n = np.where(valid, s10 * m + (m - 1 - o_rank)[None, :], -1)
+        key_o = np.where(valid, s10 * n + (n - 1 - n_rank)[:, None], -1)
+        for (rr, cc), out in (
+            (_top(key_n, 1, st.limit), picks_n),
+            (_top(key_o, 0, st.limit), picks_o),
+        ):
+            stack = np.zeros((rr.size, len(SOFT_RULE_NAMES)))
+            for k, rule in enumerate(SOFT_RULE_NAMES):
+                if rule in pts:
+                    stack[:, k] = np.broadcast_to(pts[rule], cos.shape)[rr, cc]
+            scope = np.where(park_ok[rr, cc], 2, np.where(prov_ok[cc], 1, 0)).astype(np.int64)
+            out.append(_Picks(rows[rr], cols[cc], s10[rr, cc], cos[rr, cc], stack, scope))
+    return _cat(picks_n), _cat(picks_o)
+
+
+def _top(key: I64, axis: int, k: int) -> tuple[I64, I64]:
+    """Row and column indices of the ``k`` best valid cells along ``axis``
+    (1: per row, 0: per column)."""
+    size = key.shape[axis]
+    if size == 0 or k <= 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z
+    kk = min(k, size)
+    if kk < size:
+        part = np.argpartition(-key, kk - 1, axis=axis)
+        idx = part[:, :kk] if axis == 1 else part[:kk, :]
+    elif axis == 1:
+        idx = np.broadcast_to(np.arange(size)[None, :], (key.shape[0], kk))
+    else:
+        idx = np.broadcast_to(np.arange(size)[:, None], (kk, key.shape[1]))
+    if axis == 1:
+        r = np.broadcast_to(np.arange(key.shape[0])[:, None], idx.shape).reshape(-1)
+        c = idx.reshape(-1)
+    else:
+        r = idx.reshape(-1)
+        c = np.broadcast_to(np.arange(key.shape[1])[None, :], idx.shape).reshape(-1)
+    keep = key[r, c] >= 0
+    return r[keep].astype(np.int64), c[keep].astype(np.int64)
+
+
+@dataclass
+class _Table:
+    """Every selected pair once, with what a Match needs."""
+
+    need: I64
+    off: I64
+    score: F64
+    cos: F64
+    pts: F64
+    scope: I64
+
+
+class _LazyMatches(Mapping[int, list[Match]]):
+    """listing id -> its ranked matches, built (and kept) on first access."""
+
+    def __init__(self, owner: AllMatches, order: dict[int, I64]) -> None:
+        self._owner = owner
+        self._order = order
+        self._built: dict[int, list[Match]] = {}
+
+    def __getitem__(self, key: int) -> list[Match]:
+        got = self._built.get(key)
+        if got is None:
+            every = self._owner.every()
+            got = [every[p] for p in self._order[key].tolist()]
+            self._built[key] = got
+        return got
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._order
+
+
+class AllMatches:
+    """The result of :func:`recompute_all`.
+
+    ``for_need[need_id]`` — the top ``limit`` matches of every open need (an empty
+    list when none passes), ``for_offering[offering_id]`` — the top ``limit`` needs
+    of every public offering. Both are read-only mappings whose lists are built on
+    first access and then kept; a pair in both lists is the same :class:`Match`.
+    ``pairs`` is the number of distinct pairs.
+    """
+
+    def __init__(
+        self,
+        needs: Sequence[NeedRecord],
+        offs: Sequence[OfferingRecord],
+        ctx: Context,
+        xn: sp.csr_matrix,
+        xo: sp.csr_matrix,
+        table: _Table,
+        need_order: dict[int, I64],
+        off_order: dict[int, I64],
+    ) -> None:
+        self._needs, self._offs, self._ctx = needs, offs, ctx
+        self._xn, self._xo = xn, xo
+        self._t = table
+        self._all: list[Match] | None = None
+        self.term_cols: I64 | None = None  # set by recompute_all (computed in parallel)
+        self.for_need: Mapping[int, list[Match]] = _LazyMatches(self, need_order)
+        self.for_offering: Mapping[int, list[Match]] = _LazyMatches(self, off_order)
+        self.pairs = int(table.need.size)
+
+    def every(self) -> list[Match]:
+        """The Match of every pair row, built in bulk (with their parts) on first use."""
+        if self._all is None:
+            t, ctx = self._t, self._ctx
+            builder = ReasonBuilder(
+                self._needs,
+                self._offs,
+                ctx.enterprises,
+                ctx.providers,
+                ctx.model,
+                self._xn,
+                self._xo,
+                ctx.today,
+            )
+            builder.term_cols = self.term_cols
+            self._all = builder.matches(t.need, t.off, t.score, t.cos, t.pts, t.scope)
+        return self._all
+
+    def match(self, p: int) -> Match:
+        """The Match of pair row ``p``."""
+        return self.every()[p]
+
+
+def _units(
+    needs: Sequence[NeedRecord],
+    offs: Sequence[OfferingRecord],
+    n_arr: NeedArrays,
+    o_arr: OfferingArrays,
+    codes: Codes,
+) -> list[tuple[I64, I64]]:
+    """(need rows, offering columns) of every block, the biggest first."""
+    park_province = {d.park_id: d.province for d in needs}
+    nation: dict[tuple[int, int], list[int]] = {}
+    by_prov: dict[tuple[int, int, str], list[int]] = {}
+    for k, o in enumerate(offs):
+        if not o.public:
+            continue
+        kb = (int(o_arr.kind[k]), int(o_arr.branch[k]))
+        if o_arr.nationwide[k]:
+            nation.setdefault(kb, []).append(k)
+            continue
+        places = {r for r in o.regions if r != NATIONWIDE}
+        places |= {park_province[p] for p in o.park_ids if p in park_province}
+        for p in places:
+            by_prov.setdefault((*kb, p), []).append(k)
+    blocks: dict[tuple[int, int, str], list[int]] = {}
+    for k, d in enumerate(needs):
+        if d.open:
+            blocks.setdefault((int(n_arr.kind[k]), int(n_arr.branch[k]), d.province), []).append(k)
+    units: list[tuple[I64, I64]] = []
+    for (kind, branch, prov), rows in blocks.items():
+        cols = np.unique(
+            np.array(
+                nation.get((kind, branch), []) + by_prov.get((kind, branch, prov), []), np.int64
+            )
+        )
+        if cols.size == 0:
+            continue
+        units.append((np.array(rows, dtype=np.int64), cols))
+    units.sort(key=lambda u: -(u[0].size * u[1].size))
+    return units
+
+
+def recompute_all(
+    offerings: Iterable[OfferingRecord],
+    needs: Iterable[NeedRecord],
+    ctx: Context,
+    limit: int = 20,
+    workers: int = 2,
+    progress: Progress | None = None,
+) -> AllMatches:
+    """Top ``limit`` offerings for every open need and top ``limit`` needs for every
+    public offering, with the same scores :func:`rank_for_need` gives.
+
+    Fits the context's text model (idf) on the whole pool and caches every
+    listing's features in it, so later single-listing rankings reuse both.
+    ``progress(done, total)`` is called after the features and after each unit of
+    work. ``workers`` > 1 forks that many processes (POSIX); 1 runs inline.
+    """
+    global _STATE
+    offs = list({o.id: o for o in offerings}.values())
+    nds = list({d.id: d for d in needs}.values())
+    model = ctx.model
+    raw_n = model.analyze([need_doc(d) for d in nds])
+    raw_o = model.analyze([offering_doc(o) for o in offs])
+    width = model.n_cols
+    raw_n = sp.csr_matrix((raw_n.data, raw_n.indices, raw_n.indptr), shape=(len(nds), width))
+    raw_o = sp.csr_matrix((raw_o.data, raw_o.indices, raw_o.indptr), shape=(len(offs), width))
+    model.fit([raw_n, raw_o])
+    model.remember("need", [d.id for d in nds], [need_doc(d) for d in nds], raw_n)
+    model.remember("offering", [o.id for o in offs], [offering_doc(o) for o in offs], raw_o)
+    idf = model.idf()
+    xn, xo = weigh(raw_n, idf, width), weigh(raw_o, idf, width)
+    codes = CODES
+    n_arr = need_arrays(nds, ctx.enterprises, codes)
+    o_arr = offering_arrays(offs, ctx.providers, codes)
+    units = _units(nds, offs, n_arr, o_arr, codes)
+    excluded: dict[int, set[int]] = {}
+    if ctx.excluded:
+        pos = {d.id: k for k, d in enumerate(nds)}
+        for nid, oid in ctx.excluded:
+            if nid in pos:
+                excluded.setdefault(pos[nid], set()).add(oid)
+    fin, trn = codes.ids.get("finance", -2), codes.ids.get("training", -2)
+    _STATE = _State(nds, offs, n_arr, o_arr, xn, xo, units, ctx, fin, trn, excluded, limit)
+    total_units = len(units)
+    if progress:
+        progress(0, total_units)
+    results: list[tuple[_Picks, _Picks]] = []
+    try:
+        if workers > 1 and total_units > 1 and hasattr(os, "fork"):
+            mp = multiprocessing.get_context("fork")
+            with mp.Pool(min(workers, total_units)) as pool:
+                for res in pool.imap_unordered(_run_unit, range(total_units)):
+                    results.append(res)
+                    if progress:
+                        progress(len(results), total_units)
+        else:
+            for u in range(total_units):
+                results.append(_run_unit(u))
+                if progress:
+                    progress(len(results), total_units)
+    finally:
+        _STATE = None
+    result = _assemble(nds, offs, ctx, xn, xo, n_arr, o_arr, results, limit)
+    result.term_cols = _term_columns(model, xn, xo, result._t, workers)
+    return result
+
+
+_TERMS: tuple[TextModel, sp.csr_matrix, sp.csr_matrix, I64, I64] | None = None
+TERMS_PER_TASK = 100_000
+
+
+def _terms_task(lo: int) -> tuple[int, I64]:
+    assert _TERMS is not None
+    model, xn, xo, ni, oi = _TERMS
+    return lo, term_columns(
+        model, xn, xo, ni[lo : lo + TERMS_PER_TASK], oi[lo : lo + TERMS_PER_TASK]
+    )
+
+
+def _term_columns(
+    model: TextModel, xn: sp.csr_matrix, xo: sp.csr_matrix, t: _Table, workers: int
+) -> I64:
+    """The capability reasons' term columns of every pair in ``t`` (see
+    :func:`matching.reasons.term_columns`), on ``workers`` forked processes."""
+    global _TERMS
+    out = np.full((t.need.size, TERMS_SHOWN), -1, dtype=np.int64)
+    rows = np.flatnonzero(t.pts[:, SOFT_RULE_NAMES.index("capability")] > 0)
+    if rows.size == 0:
+        return out
+    model.nameable()  # built once here, inherited by the workers
+    _TERMS = (model, xn, xo, t.need[rows], t.off[rows])
+    starts = list(range(0, rows.size, TERMS_PER_TASK))
+    try:
+        if workers > 1 and len(starts) > 1 and hasattr(os, "fork"):
+            mp = multiprocessing.get_context("fork")
+            with mp.Pool(min(workers, len(starts))) as pool:
+                for lo, cols in pool.imap_unordered(_terms_task, starts):
+                    out[rows[lo : lo + cols.shape[0]]] = cols
+        else:
+            for lo in starts:
+                _, cols = _terms_task(lo)
+                out[rows[lo : lo + cols.shape[0]]] = cols
+    finally:
+        _TERMS = None
+    return out
+
+
+def _cat(picks: list[_Picks]) -> _Picks:
+    if not picks:
+        return _empty_picks()
+    return _Picks(
+        np.concatenate([p.need for p in picks]),
+        np.concatenate([p.off for p in picks]),
+        np.concatenate([p.s10 for p in picks]),
+        np.concatenate([p.cos for p in picks]),
+        np.concatenate([p.pts for p in picks]),
+        np.concatenate([p.scope for p in picks]),
+    )
+
+
+def _assemble(
+    nds: Sequence[NeedRecord],
+    offs: Sequence[OfferingRecord],
+    ctx: Context,
+    xn: sp.csr_matrix,
+    xo: sp.csr_matrix,
+    n_arr: NeedArrays,
+    o_arr: OfferingArrays,
+    results: list[tuple[_Picks, _Picks]],
+    limit: int,
+) -> AllMatches:
+    by_need = _cat([r[0] for r in results])
+    by_off = _cat([r[1] for r in results])
+    # An offering's candidates come from every block it is in: keep its best `limit`.
+    order = np.lexsort((n_arr.ids[by_off.need], -by_off.s10, by_off.off))
+    off_sorted = by_off.off[order]
+    keep = order
+    if off_sorted.size:
+        start = np.r_[0, np.flatnonzero(np.diff(off_sorted)) + 1]
+        rank = np.arange(off_sorted.size) - np.repeat(start, np.diff(np.r_[start, off_sorted.size]))
+        keep = order[rank < limit]
+    by_off = _Picks(
+        by_off.need[keep],
+        by_off.off[keep],
+        by_off.s10[keep],
+        by_off.cos[keep],
+        by_off.pts[keep],
+        by_off.scope[keep],
+    )
+    both = _cat([by_need, by_off])
+    n_off = max(len(offs), 1)
+    pair_key = both.need * n_off + both.off
+    _, first, inv = np.unique(pair_key, return_index=True, return_inverse=True)
+    table = _Table(
+        both.need[first],
+        both.off[first],
+        both.s10[first] / 10.0,
+        both.cos[first],
+        both.pts[first],
+        both.scope[first],
+    )
+    inv = inv.reshape(-1)
+    inv_need, inv_off = inv[: by_need.need.size], inv[by_need.need.size :]
+    need_order: dict[int, I64] = {}
+    o1 = np.lexsort((o_arr.ids[by_need.off], -by_need.s10, by_need.need))
+    groups = _split(by_need.need[o1], inv_need[o1])
+    for k, d in enumerate(nds):
+        if d.open:
+            need_order[d.id] = groups.get(k, np.zeros(0, dtype=np.int64))
+    off_order: dict[int, I64] = {}
+    o2 = np.lexsort((n_arr.ids[by_off.need], -by_off.s10, by_off.off))
+    groups = _split(by_off.off[o2], inv_off[o2])
+    for k, o in enumerate(offs):
+        if o.public:
+            off_order[o.id] = groups.get(k, np.zeros(0, dtype=np.int64))
+    return AllMatches(nds, offs, ctx, xn, xo, table, need_order, off_order)
+
+
+def _split(owner: I64, values: I64) -> dict[int, I64]:
+    """Group ``values`` by ``owner`` (already sorted by owner)."""
+    if owner.size == 0:
+        return {}
+    cut = np.flatnonzero(np.diff(owner)) + 1
+    starts = np.r_[0, cut]
+    return {
+        int(owner[s]): chunk
+        for s, chunk in zip(starts.tolist(), np.split(values, cut), strict=True)
+    }
+
+
+__all__ = ["AllMatches", "branch_of", "recompute_all"]

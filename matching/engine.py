@@ -1,0 +1,276 @@
+"""Ranking: one listing against its candidates, complements, and the shared helpers.
+
+Both directions score pairs with the same vectorised rules
+(:mod:`matching.scoring`), so a pair has one score whichever side asks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from matching.arrays import CODES, Codes, need_arrays, offering_arrays, today_ordinal
+from matching.context import Context
+from matching.reasons import ReasonBuilder
+from matching.rules import SOFT_RULE_NAMES
+from matching.scoring import hard_ok, soft_points, total
+from matching.text import Doc, TextModel
+from matching.types import Match, NeedRecord, OfferingRecord, Part
+from matching.weights import Weights
+
+F32 = npt.NDArray[np.float32]
+
+
+def need_doc(need: NeedRecord) -> Doc:
+    return Doc(need.title, tuple(need.tags), need.text)
+
+
+def offering_doc(off: OfferingRecord) -> Doc:
+    return Doc(off.title, tuple(off.tags), off.text)
+
+
+def weigh(raw: sp.csr_matrix, idf: F32, n_cols: int) -> sp.csr_matrix:
+    """``raw * idf`` with rows L2-normalised (float32), ``n_cols`` wide."""
+    data = raw.data.astype(np.float32) * idf[raw.indices]
+    lengths = np.diff(raw.indptr)
+    rows = np.repeat(np.arange(raw.shape[0]), lengths)
+    norms = np.sqrt(np.bincount(rows, weights=data.astype(np.float64) ** 2, minlength=raw.shape[0]))
+    norms[norms == 0] = 1.0
+    data = (data / norms[rows]).astype(np.float32)
+    return sp.csr_matrix((data, raw.indices, raw.indptr), shape=(raw.shape[0], n_cols))
+
+
+def vectors(
+    model: TextModel, needs: Sequence[NeedRecord], offs: Sequence[OfferingRecord]
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Normalised TF-IDF rows of ``needs`` and ``offs`` (cached raw weights, model idf)."""
+    raw_n = model.rows("need", [(n.id, need_doc(n)) for n in needs])
+    raw_o = model.rows("offering", [(o.id, offering_doc(o)) for o in offs])
+    width = model.n_cols
+    raw_n = sp.csr_matrix((raw_n.data, raw_n.indices, raw_n.indptr), shape=(len(needs), width))
+    raw_o = sp.csr_matrix((raw_o.data, raw_o.indices, raw_o.indptr), shape=(len(offs), width))
+    idf = model.idf(None if model.df is not None else sp.vstack([raw_n, raw_o], format="csr"))
+    return weigh(raw_n, idf, width), weigh(raw_o, idf, width)
+
+
+def cosines(xn: sp.csr_matrix, xo: sp.csr_matrix) -> npt.NDArray[np.float64]:
+    """Dense ``[needs, offerings]`` cosines of normalised rows."""
+    return np.asarray((xn @ xo.T).toarray(), dtype=np.float64)
+
+
+def row_terms(model: TextModel, x: sp.csr_matrix, r: int) -> dict[int, float]:
+    """The labelled terms of row ``r`` of ``x`` (see :meth:`TextModel.labelled`)."""
+    lo, hi = x.indptr[r], x.indptr[r + 1]
+    return model.labelled(x.indices[lo:hi], x.data[lo:hi])
+
+
+def terms_for(
+    model: TextModel, need: NeedRecord, need_terms: dict[int, float], off_terms: dict[int, float]
+) -> list[str]:
+    """The shared terms a capability reason names, Latin words in the need's spelling."""
+    out = []
+    for t in model.shared_terms(need_terms, off_terms):
+        if t.isascii():
+            t = _spelling(need, t)
+        out.append(t)
+    return out
+
+
+def _spelling(need: NeedRecord, word: str) -> str:
+    for source in (need.title, " ".join(need.tags), need.text):
+        m = re.search(re.escape(word), source, re.IGNORECASE)
+        if m:
+            return m.group()
+    return word.upper() if len(word) <= 4 else word
+
+
+def _dedupe(items: Iterable[NeedRecord] | Iterable[OfferingRecord]) -> list:
+    seen: set[int] = set()
+    out = []
+    for x in items:
+        if x.id not in seen:
+            seen.add(x.id)
+            out.append(x)
+    return out
+
+
+def _kind_codes(codes: Codes) -> tuple[int, int]:
+    return codes.ids.get("finance", -2), codes.ids.get("training", -2)
+
+
+def _points_at(points: dict[str, npt.NDArray[np.float64]], k: int) -> dict[str, float]:
+    return {r: float(v.flat[k]) for r, v in points.items()}
+
+
+def rank_for_need(
+    need: NeedRecord, offerings: Iterable[OfferingRecord], ctx: Context, limit: int = 20
+) -> list[Match]:
+    """The best ``limit`` offerings for ``need`` among ``offerings``.
+
+    Every hard rule is applied (a violating pair is never returned) and pairs in
+    ``ctx.excluded`` are left out, as are pairs scoring 0. Sorted by score, best
+    first, then by offering id. The threshold is not applied (the app decides).
+    """
+    offs: list[OfferingRecord] = _dedupe(offerings)
+    if not offs or limit <= 0:
+        return []
+    model = ctx.model
+    xn, xo = vectors(model, [need], offs)
+    cos = cosines(xn, xo)[0]
+    codes = CODES
+    n_arr = need_arrays([need], ctx.enterprises, codes)
+    o_arr = offering_arrays(offs, ctx.providers, codes)
+    m = len(offs)
+    i = np.zeros(m, dtype=np.intp)
+    j = np.arange(m, dtype=np.intp)
+    park_ok = np.fromiter((need.park_id in o.park_ids for o in offs), np.bool_, count=m)
+    prov_ok = np.fromiter((need.province in o.regions for o in offs), np.bool_, count=m)
+    fin, trn = _kind_codes(codes)
+    today = today_ordinal(ctx.today)
+    ok = hard_ok(n_arr, o_arr, i, j, o_arr.nationwide | prov_ok | park_ok, fin, trn, today)
+    if ctx.excluded:
+        ok &= np.fromiter(((need.id, o.id) not in ctx.excluded for o in offs), np.bool_, count=m)
+    pts = soft_points(n_arr, o_arr, i, j, park_ok, cos, ctx.weights, fin, today)
+    score = total(pts)
+    sel = np.flatnonzero(ok & (score > 0))
+    order = sel[np.lexsort((o_arr.ids[sel], -score[sel]))][:limit]
+    scope = np.where(park_ok, 2, np.where(prov_ok, 1, 0)).astype(np.int64)
+    return _matches(ctx, [need], offs, xn, xo, i[order], order, score, cos, pts, scope[order])
+
+
+def _matches(
+    ctx: Context,
+    needs: Sequence[NeedRecord],
+    offs: Sequence[OfferingRecord],
+    xn: sp.csr_matrix,
+    xo: sp.csr_matrix,
+    ni: npt.NDArray[np.intp],
+    oi: npt.NDArray[np.intp],
+    score: npt.NDArray[np.float64],
+    cos: npt.NDArray[np.float64],
+    pts: dict[str, npt.NDArray[np.float64]],
+    scope: npt.NDArray[np.int64],
+) -> list[Match]:
+    """The Matches of the picked pairs (``k`` indexes ``score``/``cos``/``pts``, which
+    run over the candidates), built as the full recompute builds them."""
+    k = oi if len(needs) == 1 else ni
+    stack = np.zeros((k.size, len(SOFT_RULE_NAMES)))
+    for r, rule in enumerate(SOFT_RULE_NAMES):
+        if rule in pts:
+            stack[:, r] = np.broadcast_to(pts[rule], score.shape)[k]
+    builder = ReasonBuilder(
+        needs, offs, ctx.enterprises, ctx.providers, ctx.model, xn, xo, ctx.today
+    )
+    return builder.matches(
+        np.asarray(ni, np.int64), np.asarray(oi, np.int64), score[k], cos[k], stack, scope
+    )
+
+
+def rank_for_offering(
+    offering: OfferingRecord, needs: Iterable[NeedRecord], ctx: Context, limit: int = 20
+) -> list[Match]:
+    """The best ``limit`` needs for ``offering`` among ``needs`` (same rules and
+    exclusions as :func:`rank_for_need`; sorted by score, then need id)."""
+    nds: list[NeedRecord] = _dedupe(needs)
+    if not nds or limit <= 0:
+        return []
+    model = ctx.model
+    xn, xo = vectors(model, nds, [offering])
+    cos = cosines(xn, xo)[:, 0]
+    codes = CODES
+    n_arr = need_arrays(nds, ctx.enterprises, codes)
+    o_arr = offering_arrays([offering], ctx.providers, codes)
+    n = len(nds)
+    i = np.arange(n, dtype=np.intp)
+    j = np.zeros(n, dtype=np.intp)
+    park_ok = np.fromiter((d.park_id in offering.park_ids for d in nds), np.bool_, count=n)
+    prov_ok = np.fromiter((d.province in offering.regions for d in nds), np.bool_, count=n)
+    fin, trn = _kind_codes(codes)
+    today = today_ordinal(ctx.today)
+    serves = o_arr.nationwide[0] | prov_ok | park_ok
+    ok = hard_ok(n_arr, o_arr, i, j, serves, fin, trn, today)
+    if ctx.excluded:
+        ok &= np.fromiter(((d.id, offering.id) not in ctx.excluded for d in nds), np.bool_, n)
+    pts = soft_points(n_arr, o_arr, i, j, park_ok, cos, ctx.weights, fin, today)
+    score = total(pts)
+    sel = np.flatnonzero(ok & (score > 0))
+    order = sel[np.lexsort((n_arr.ids[sel], -score[sel]))][:limit]
+    scope = np.where(park_ok, 2, np.where(prov_ok, 1, 0)).astype(np.int64)
+    return _matches(ctx, nds, [offering], xn, xo, order, j[order], score, cos, pts, scope[order])
+
+
+COMPLEMENT_KINDS = ("finance", "training")
+# Category and price say nothing about a loan or a course for a solution need.
+_COMPLEMENT_SKIP = ("category", "price")
+
+
+def complements_for_need(
+    need: NeedRecord, offerings: Iterable[OfferingRecord], ctx: Context, limit: int = 3
+) -> dict[str, list[Match]]:
+    """ "方案 + 资金 + 人才": for a solution need, the finance products and training
+    courses among ``offerings`` that fit the same enterprise.
+
+    Finance: public, serving the need's place, the enterprise's size eligible, and —
+    where the budget and the product's amounts are both known — the project budget
+    (``budget_max``, else ``budget_min``) within ``[amount_min, amount_max]``.
+    Training: public, serving the place, not started, and fitting the need's topic
+    (shared terms) or industry (same division). Scored by the soft rules other than
+    category and price; returns ``{"finance": [...], "training": [...]}``, best first,
+    at most ``limit`` each; both empty for a need that is not a solution need.
+    """
+    result: dict[str, list[Match]] = {k: [] for k in COMPLEMENT_KINDS}
+    if need.kind != "solution" or not need.open or limit <= 0:
+        return result
+    budget = need.budget_max if need.budget_max is not None else need.budget_min
+    weights = Weights(
+        ctx.weights.threshold,
+        {r: ctx.weights.of(r) for r in SOFT_RULE_NAMES if r not in _COMPLEMENT_SKIP},
+    )
+    for kind in COMPLEMENT_KINDS:
+        offs = [o for o in _dedupe(offerings) if o.kind == kind and o.public]
+        if not offs:
+            continue
+        # Score the need as if it asked for this kind: the kind and branch rules then
+        # hold, and the finance amount rule checks the project budget.
+        proxy = replace(
+            need,
+            kind=kind,
+            category=kind if kind == "finance" else "talent",
+            amount=budget if kind == "finance" else None,
+            budget_min=None,
+            budget_max=None,
+        )
+        ranked = rank_for_need(proxy, offs, replace(ctx, weights=weights), limit=len(offs))
+        picked = []
+        for m in ranked:
+            if kind == "training" and not _fits_topic(m):
+                continue
+            parts = tuple(_complement_part(p, budget) for p in m.parts)
+            picked.append(Match(need.id, m.offering_id, m.score, parts))
+            if len(picked) == limit:
+                break
+        result[kind] = picked
+    return result
+
+
+def _fits_topic(m: Match) -> bool:
+    """A course fits when it shares terms with the need or serves its industry division."""
+    return any(
+        p.rule == "capability" or (p.rule == "industry" and p.params.get("level") == "division")
+        for p in m.parts
+    )
+
+
+def _complement_part(part: Part, budget: int | None) -> Part:
+    """The finance part names the project budget, not an amount the need never asked."""
+    if part.rule != "finance_eligibility":
+        return part
+    params = {k: v for k, v in part.params.items() if k != "amount"}
+    if budget is not None:
+        params["budget"] = budget
+    return Part(part.rule, part.points, params)
