@@ -7,7 +7,7 @@ same code scores one pair, one listing against its candidates, or a whole block.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -124,8 +124,6 @@ class OfferingArrays:
 
 CODES = Codes()  # one numbering per process, so cached rows stay valid between calls
 _ROW_CACHE_MAX = 400_000
-_need_rows: dict[int, tuple[NeedRecord, Enterprise | None, tuple[object, ...]]] = {}
-_off_rows: dict[int, tuple[OfferingRecord, Provider | None, tuple[object, ...]]] = {}
 
 
 def _need_row(d: NeedRecord, ent: Enterprise | None, codes: Codes) -> tuple[object, ...]:
@@ -195,24 +193,60 @@ def _columns(rows: list[tuple[object, ...]], types: tuple[type, ...]) -> list[np
     return [np.array(col, dtype=t) for col, t in zip(zip(*rows, strict=True), types, strict=True)]
 
 
+class _Store:
+    """Cached attribute rows as columns: listing id -> (record, its organization, slot);
+    a batch of listings is one fancy index per column, not a row-to-column transpose."""
+
+    def __init__(self, types: tuple[type, ...]) -> None:
+        self.types = types
+        self.clear()
+
+    def clear(self) -> None:
+        self.cols: list[npt.NDArray[Any]] = [np.zeros(1024, dtype=t) for t in self.types]
+        self.slots: dict[int, tuple[Any, Any, int]] = {}
+
+    def gather(
+        self,
+        records: Sequence[Any],
+        orgs: Mapping[int, Any],
+        make: Callable[[Any, Any], tuple[object, ...]],
+    ) -> list[npt.NDArray[Any]]:
+        if len(self.slots) > _ROW_CACHE_MAX:
+            self.clear()
+        slots = self.slots
+        hits = [slots.get(r.id) for r in records]
+        org_of = [orgs.get(r.org_id) for r in records]
+        stale = [
+            k
+            for k, (h, r, g) in enumerate(zip(hits, records, org_of, strict=True))
+            if h is None or (h[0] is not r and h[0] != r) or (h[1] is not g and h[1] != g)
+        ]
+        for k in stale:
+            r, org, hit = records[k], org_of[k], hits[k]
+            slot = hit[2] if hit is not None else len(slots)
+            if slot >= self.cols[0].size:
+                self.cols = [np.resize(c, c.size * 2) for c in self.cols]
+            for col, value in zip(self.cols, make(r, org), strict=True):
+                col[slot] = value
+            hits[k] = slots[r.id] = (r, org, slot)
+        at = np.fromiter((h[2] for h in hits), dtype=np.int64, count=len(hits))  # type: ignore[index]
+        return [c[at] for c in self.cols]
+
+
+_NEED_STORE = _Store(_NEED_TYPES)
+_OFF_STORE = _Store(_OFF_TYPES)
+
+
 def need_arrays(
     needs: Sequence[NeedRecord], enterprises: Mapping[int, Enterprise], codes: Codes = CODES
 ) -> NeedArrays:
     """Columns of ``needs``; industries fall back to the enterprise's when the need has
     none. Rows are cached per need (checked against the record and its enterprise)."""
-    rows = []
-    cache = _need_rows if codes is CODES else {}
-    if len(cache) > _ROW_CACHE_MAX:
-        cache.clear()
-    for d in needs:
-        ent = enterprises.get(d.org_id)
-        hit = cache.get(d.id)
-        if hit is not None and hit[0] == d and hit[1] == ent:
-            rows.append(hit[2])
-            continue
-        row = _need_row(d, ent, codes)
-        cache[d.id] = (d, ent, row)
-        rows.append(row)
+    if codes is CODES:
+        return NeedArrays(
+            *_NEED_STORE.gather(needs, enterprises, lambda d, e: _need_row(d, e, codes))
+        )
+    rows = [_need_row(d, enterprises.get(d.org_id), codes) for d in needs]
     return NeedArrays(*_columns(rows, _NEED_TYPES))
 
 
@@ -221,19 +255,11 @@ def offering_arrays(
 ) -> OfferingArrays:
     """Columns of ``offerings``; a provider missing from ``providers`` is unverified.
     Rows are cached per offering (checked against the record and its provider)."""
-    rows = []
-    cache = _off_rows if codes is CODES else {}
-    if len(cache) > _ROW_CACHE_MAX:
-        cache.clear()
-    for o in offerings:
-        prov = providers.get(o.org_id)
-        hit = cache.get(o.id)
-        if hit is not None and hit[0] == o and hit[1] == prov:
-            rows.append(hit[2])
-            continue
-        row = _offering_row(o, prov, codes)
-        cache[o.id] = (o, prov, row)
-        rows.append(row)
+    if codes is CODES:
+        return OfferingArrays(
+            *_OFF_STORE.gather(offerings, providers, lambda o, p: _offering_row(o, p, codes))
+        )
+    rows = [_offering_row(o, providers.get(o.org_id), codes) for o in offerings]
     return OfferingArrays(*_columns(rows, _OFF_TYPES))
 
 

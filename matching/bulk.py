@@ -9,9 +9,9 @@ both directions. Units run on ``workers`` forked processes. Each need lies in on
 block, so its top-k is final there; an offering's candidates from every block it
 appears in are merged by the parent.
 
-Matches are built when read (``AllMatches.for_need[need_id]``): the scores and the
-points of every rule are computed here, the reason parameters (terms, prices,
-codes) are assembled per listing on access, as the app stores them.
+The scores, the points of every rule and the capability reasons' term columns are
+computed here (on the workers); the ``Match`` objects with their parts are built in
+bulk at first read (:mod:`matching.reasons`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,9 +38,9 @@ from matching.arrays import (
 )
 from matching.context import Context
 from matching.engine import need_doc, offering_doc, weigh
-from matching.reasons import ReasonBuilder, term_columns
+from matching.reasons import ReasonBuilder, nameable_rows, term_columns
 from matching.rules import NATIONWIDE, SOFT_RULE_NAMES
-from matching.scoring import hard_ok, soft_points, total
+from matching.scoring import hard_ok, score10, soft_points
 from matching.text import TERMS_SHOWN, TextModel
 from matching.types import Match, NeedRecord, OfferingRecord
 
@@ -125,8 +126,9 @@ def _run_unit(u: int) -> tuple[_Picks, _Picks]:
                 ex = st.excluded.get(g)
                 if ex:
                     ok[r] &= ~np.isin(off_ids, list(ex))
-        pts = soft_points(st.n, st.o, i, j, park_ok, cos, st.ctx.weights, st.fin, today)
-        s10 = np.rint(total(pts) * 10).astype(np.int64)
+        s10 = score10(st.n, st.o, i, j, park_ok, cos, st.ctx.weights, st.fin, today).astype(
+            np.int64
+        )
         valid = ok & (s10 > 0)
         n = rows.size
         n_rank = np.argsort(np.argsort(st.n.ids[rows], kind="stable"), kind="stable")
@@ -136,10 +138,16 @@ def _run_unit(u: int) -> tuple[_Picks, _Picks]:
             (_top(key_n, 1, st.limit), picks_n),
             (_top(key_o, 0, st.limit), picks_o),
         ):
+            # Every rule's points, for the picked pairs only (the same function the
+            # single-listing rankings use).
+            pi, pj = rows[rr], cols[cc]
+            pts = soft_points(
+                st.n, st.o, pi, pj, park_ok[rr, cc], cos[rr, cc], st.ctx.weights, st.fin, today
+            )
             stack = np.zeros((rr.size, len(SOFT_RULE_NAMES)))
             for k, rule in enumerate(SOFT_RULE_NAMES):
                 if rule in pts:
-                    stack[:, k] = np.broadcast_to(pts[rule], cos.shape)[rr, cc]
+                    stack[:, k] = pts[rule]
             scope = np.where(park_ok[rr, cc], 2, np.where(prov_ok[cc], 1, 0)).astype(np.int64)
             out.append(_Picks(rows[rr], cols[cc], s10[rr, cc], cos[rr, cc], stack, scope))
     return _cat(picks_n), _cat(picks_o)
@@ -331,6 +339,8 @@ def recompute_all(
     model.remember("offering", [o.id for o in offs], [offering_doc(o) for o in offs], raw_o)
     idf = model.idf()
     xn, xo = weigh(raw_n, idf, width), weigh(raw_o, idf, width)
+    _remember_weighted(model, "need", nds, xn)
+    _remember_weighted(model, "offering", offs, xo)
     codes = CODES
     n_arr = need_arrays(nds, ctx.enterprises, codes)
     o_arr = offering_arrays(offs, ctx.providers, codes)
@@ -374,9 +384,8 @@ TERMS_PER_TASK = 100_000
 def _terms_task(lo: int) -> tuple[int, I64]:
     assert _TERMS is not None
     model, xn, xo, ni, oi = _TERMS
-    return lo, term_columns(
-        model, xn, xo, ni[lo : lo + TERMS_PER_TASK], oi[lo : lo + TERMS_PER_TASK]
-    )
+    hi = lo + TERMS_PER_TASK
+    return lo, term_columns(model, xn, xo, ni[lo:hi], oi[lo:hi], nameable_only=True)
 
 
 def _term_columns(
@@ -389,8 +398,8 @@ def _term_columns(
     rows = np.flatnonzero(t.pts[:, SOFT_RULE_NAMES.index("capability")] > 0)
     if rows.size == 0:
         return out
-    model.nameable()  # built once here, inherited by the workers
-    _TERMS = (model, xn, xo, t.need[rows], t.off[rows])
+    # Built once here, inherited by the workers.
+    _TERMS = (model, nameable_rows(model, xn), nameable_rows(model, xo), t.need[rows], t.off[rows])
     starts = list(range(0, rows.size, TERMS_PER_TASK))
     try:
         if workers > 1 and len(starts) > 1 and hasattr(os, "fork"):
@@ -405,6 +414,19 @@ def _term_columns(
     finally:
         _TERMS = None
     return out
+
+
+def _remember_weighted(
+    model: TextModel,
+    side: str,
+    records: Sequence[Any],
+    x: sp.csr_matrix,
+) -> None:
+    """Keep the normalised rows for the single-listing rankings that follow."""
+    cache = model.weighted_rows.setdefault(side, {})
+    ind, dat, ptr = x.indices, x.data, x.indptr.tolist()
+    for r, rec in enumerate(records):
+        cache[rec.id] = (rec, ind[ptr[r] : ptr[r + 1]], dat[ptr[r] : ptr[r + 1]])
 
 
 def _cat(picks: list[_Picks]) -> _Picks:

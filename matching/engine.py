@@ -6,9 +6,9 @@ Both directions score pairs with the same vectorised rules
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +49,13 @@ def vectors(
     model: TextModel, needs: Sequence[NeedRecord], offs: Sequence[OfferingRecord]
 ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Normalised TF-IDF rows of ``needs`` and ``offs`` (cached raw weights, model idf)."""
+    if model.df is not None:  # fitted: the normalised rows themselves are cached
+        xn, xo = _fitted_rows(model, "need", needs), _fitted_rows(model, "offering", offs)
+        width = model.n_cols  # the offerings may have added columns after the needs
+        return (
+            sp.csr_matrix((xn.data, xn.indices, xn.indptr), shape=(len(needs), width)),
+            sp.csr_matrix((xo.data, xo.indices, xo.indptr), shape=(len(offs), width)),
+        )
     raw_n = model.rows("need", [(n.id, need_doc(n)) for n in needs])
     raw_o = model.rows("offering", [(o.id, offering_doc(o)) for o in offs])
     width = model.n_cols
@@ -58,41 +65,58 @@ def vectors(
     return weigh(raw_n, idf, width), weigh(raw_o, idf, width)
 
 
+def _doc(record: Any) -> Doc:
+    return Doc(record.title, tuple(record.tags), record.text)
+
+
+_WEIGHTED_MAX = 400_000
+
+
+def _fitted_rows(model: TextModel, side: str, records: Sequence[Any]) -> sp.csr_matrix:
+    """Normalised rows of ``records`` under the fitted idf, from the model's cache when
+    the record is the one (or equal to the one) they were computed for."""
+    cache = model.weighted_rows.setdefault(side, {})
+    found: list[Any] = [cache.get(r.id) for r in records]
+    miss = [
+        k
+        for k, (h, r) in enumerate(zip(found, records, strict=True))
+        if h is None or (h[0] is not r and h[0] != r)
+    ]
+    if miss:
+        raw = model.rows(side, [(records[k].id, _doc(records[k])) for k in miss])
+        width = model.n_cols
+        raw = sp.csr_matrix((raw.data, raw.indices, raw.indptr), shape=(len(miss), width))
+        w = weigh(raw, model.idf(), width)
+        if len(cache) > _WEIGHTED_MAX:
+            cache.clear()
+        for r, k in enumerate(miss):
+            lo, hi = w.indptr[r], w.indptr[r + 1]
+            found[k] = cache[records[k].id] = (records[k], w.indices[lo:hi], w.data[lo:hi])
+    n = len(records)
+    lengths = np.fromiter((f[1].size for f in found), dtype=np.int64, count=n)
+    indptr = np.concatenate(([0], np.cumsum(lengths)))
+    if n:
+        indices = np.concatenate([f[1] for f in found])
+        data = np.concatenate([f[2] for f in found])
+    else:
+        indices, data = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+    return sp.csr_matrix((data, indices, indptr), shape=(n, model.n_cols))
+
+
 def cosines(xn: sp.csr_matrix, xo: sp.csr_matrix) -> npt.NDArray[np.float64]:
     """Dense ``[needs, offerings]`` cosines of normalised rows."""
     return np.asarray((xn @ xo.T).toarray(), dtype=np.float64)
 
 
-def row_terms(model: TextModel, x: sp.csr_matrix, r: int) -> dict[int, float]:
-    """The labelled terms of row ``r`` of ``x`` (see :meth:`TextModel.labelled`)."""
-    lo, hi = x.indptr[r], x.indptr[r + 1]
-    return model.labelled(x.indices[lo:hi], x.data[lo:hi])
-
-
-def terms_for(
-    model: TextModel, need: NeedRecord, need_terms: dict[int, float], off_terms: dict[int, float]
-) -> list[str]:
-    """The shared terms a capability reason names, Latin words in the need's spelling."""
-    out = []
-    for t in model.shared_terms(need_terms, off_terms):
-        if t.isascii():
-            t = _spelling(need, t)
-        out.append(t)
-    return out
-
-
-def _spelling(need: NeedRecord, word: str) -> str:
-    for source in (need.title, " ".join(need.tags), need.text):
-        m = re.search(re.escape(word), source, re.IGNORECASE)
-        if m:
-            return m.group()
-    return word.upper() if len(word) <= 4 else word
-
-
 def _dedupe(items: Iterable[NeedRecord] | Iterable[OfferingRecord]) -> list:
+    """``items`` without repeated ids (the first one kept)."""
+    got: list = list(items)
+    ids = np.fromiter((x.id for x in got), dtype=np.int64, count=len(got))
+    if np.unique(ids).size == ids.size:
+        return got
     seen: set[int] = set()
     out = []
-    for x in items:
+    for x in got:
         if x.id not in seen:
             seen.add(x.id)
             out.append(x)
@@ -101,10 +125,6 @@ def _dedupe(items: Iterable[NeedRecord] | Iterable[OfferingRecord]) -> list:
 
 def _kind_codes(codes: Codes) -> tuple[int, int]:
     return codes.ids.get("finance", -2), codes.ids.get("training", -2)
-
-
-def _points_at(points: dict[str, npt.NDArray[np.float64]], k: int) -> dict[str, float]:
-    return {r: float(v.flat[k]) for r, v in points.items()}
 
 
 def rank_for_need(

@@ -275,14 +275,20 @@ class ReasonBuilder:
             key = _combine((pts10, top), (rate, n_rate))
         else:  # pragma: no cover - every soft rule is listed above
             raise KeyError(rule)
-        points = col[sel]
+        points = col[sel].tolist()
+        nl, ol = n_sel.tolist(), o_sel.tolist()
+        needs, offs, ents, provs, today = (
+            self.needs,
+            self.offs,
+            self.enterprises,
+            self.providers,
+            self.today,
+        )
 
         def make(p: int) -> Part:
-            need, off = self.needs[int(n_sel[p])], self.offs[int(o_sel[p])]
-            params = soft_params(
-                rule, need, off, self._ent(need), self._prov(off), 0.0, [], self.today
-            )
-            return Part(rule, float(points[p]), params)
+            need, off = needs[nl[p]], offs[ol[p]]
+            ent, prov = ents.get(need.org_id), provs.get(off.org_id)
+            return Part(rule, points[p], soft_params(rule, need, off, ent, prov, 0.0, [], today))
 
         out[sel] = _by_key(key, make)[0]
         return out, present
@@ -311,13 +317,7 @@ class ReasonBuilder:
     def _labels(self, cols: I64, need_rows: I64) -> list[list[str]]:
         """The terms named by ``cols`` (rows of :func:`term_columns`), Latin words in
         the need's own spelling."""
-        model = self.model
-        width = model.n_cols
-        names = np.empty(width + 1, dtype=object)  # the last one (index -1) pads
-        latin = np.zeros(width + 1, dtype=np.bool_)
-        for c, label in model.labels.items():
-            names[c] = label
-            latin[c] = label.isascii()
+        names, latin = self.model.names()  # the last one (index -1) is None: it pads
         out: list[list[str]] = [[]] * cols.shape[0]
         counts = (cols >= 0).sum(axis=1)
         for k in range(1, cols.shape[1] + 1):
@@ -338,18 +338,32 @@ class ReasonBuilder:
         return got
 
 
-def term_columns(model: TextModel, xn: sp.csr_matrix, xo: sp.csr_matrix, ni: I64, oi: I64) -> I64:
+def term_columns(
+    model: TextModel,
+    xn: sp.csr_matrix,
+    xo: sp.csr_matrix,
+    ni: I64,
+    oi: I64,
+    nameable_only: bool = False,
+) -> I64:
     """``[pairs, TERMS_SHOWN]``: the vocabulary columns of the terms each pair's
     capability reason names (-1 pads), strongest contribution to the cosine first
-    (ties by label), without stop words, digits and terms inside one already named."""
+    (ties by label), without stop words, digits and terms inside one already named.
+    ``nameable_only``: ``xn``/``xo`` already hold only nameable columns (float64),
+    as :func:`nameable_rows` gives them."""
     out = np.full((ni.size, TERMS_SHOWN), -1, dtype=np.int64)
     if ni.size == 0:
         return out
     keep = model.nameable()
     rank = model.label_order()
-    xn = _only(xn, keep)
-    xo = _only(xo, keep)
     labels = model.labels
+    if nameable_only:
+        pass
+    elif ni.size >= xn.shape[0]:  # many pairs (a full recompute): filter the rows once
+        xn, xo = _only(xn, keep), _only(xo, keep)
+    else:  # a few pairs: take their rows first
+        xn, xo = _only(xn[ni], keep), _only(xo[oi], keep)
+        ni, oi = np.arange(ni.size), np.arange(oi.size)
     cache: dict[tuple[int, ...], tuple[int, ...]] = {}
     for s in range(0, ni.size, TERMS_CHUNK):
         a, b = ni[s : s + TERMS_CHUNK], oi[s : s + TERMS_CHUNK]
@@ -377,6 +391,11 @@ def term_columns(model: TextModel, xn: sp.csr_matrix, xo: sp.csr_matrix, ni: I64
                     constant_values=-1,
                 )
     return out
+
+
+def nameable_rows(model: TextModel, x: sp.csr_matrix) -> sp.csr_matrix:
+    """``x`` (float64) with only the columns a reason may name."""
+    return _only(x, model.nameable())
 
 
 def _only(x: sp.csr_matrix, keep: npt.NDArray[np.bool_]) -> sp.csr_matrix:

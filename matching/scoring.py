@@ -8,7 +8,7 @@ is why a full recompute and a per-listing ranking agree.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -26,9 +26,8 @@ from matching.rules import (
     NATIONWIDE,
     PRICE_OVERLAP_SHARE,
     SIZES,
-    SOFT_RULE_NAMES,
 )
-from matching.types import Enterprise, NeedRecord, OfferingRecord, Part, Provider
+from matching.types import Enterprise, NeedRecord, OfferingRecord, Provider
 from matching.weights import Weights
 
 B = npt.NDArray[np.bool_]
@@ -130,6 +129,80 @@ def soft_points(
     return {k: np.round(v, 1) for k, v in out.items()}
 
 
+def _tenths(values: list[float]) -> list[int]:
+    """``values`` rounded to one decimal as soft_points rounds them, in tenths."""
+    return np.rint(np.round(np.asarray(values, dtype=np.float64), 1) * 10).astype(int).tolist()
+
+
+def score10(
+    n: NeedArrays,
+    o: OfferingArrays,
+    i: Idx,
+    j: Idx,
+    park_ok: B,
+    cos: F64,
+    weights: Weights,
+    finance_kind: int,
+    today: float,
+) -> npt.NDArray[np.int32]:
+    """``rint(total(soft_points(...)) * 10)`` — each pair's score in tenths — computed
+    for a whole block in integers: a rule with a few possible values (category,
+    industry, park, price) maps its cases to their rounded tenths, a rule that
+    depends on the offering alone (verified, freshness, response) is rounded once per
+    offering, and only the capability is rounded per pair. The sum of the parts'
+    tenths is the rounded sum, so the result equals the float path exactly."""
+    shape = np.broadcast_shapes(np.shape(i), np.shape(j))
+    acc = np.zeros(shape, dtype=np.int32)
+    w = weights.of
+    if w("category"):
+        full, part, _ = _tenths([1.0 * w("category"), CATEGORY_BRANCH_SHARE * w("category"), 0.0])
+        leaf = (n.leaf[i] == o.leaf[j]) & (n.leaf[i] >= 0)
+        branch = n.branch[i] == o.branch[j]
+        acc += np.where(leaf, full, np.where(branch, part, 0)).astype(np.int32)
+    if w("capability"):
+        x = np.minimum(np.asarray(cos, np.float64) / CAPABILITY_SATURATION, 1.0) * w("capability")
+        x *= 10  # np.round(x, 1) is rint(x * 10) / 10: its tenths are rint(x * 10)
+        acc += np.rint(x, out=x).astype(np.int32)
+    if w("industry"):
+        full, part, _ = _tenths([1.0 * w("industry"), INDUSTRY_SECTION_SHARE * w("industry"), 0.0])
+        div = ((n.div_lo[i] & o.div_lo[j]) | (n.div_hi[i] & o.div_hi[j])) != 0
+        sec = (n.sections[i] & o.sections[j]) != 0
+        acc += np.where(div, full, np.where(sec, part, 0)).astype(np.int32)
+    if w("park"):
+        (full,) = _tenths([w("park")])
+        acc += np.where(park_ok, full, 0).astype(np.int32)
+    if w("price"):
+        full, part, _ = _tenths([1.0 * w("price"), PRICE_OVERLAP_SHARE * w("price"), 0.0])
+        with np.errstate(invalid="ignore"):
+            bmax, plow = n.budget_max[i], o.price_low[j]
+            phigh = np.where(np.isnan(o.price_max[j]), o.price_min[j], o.price_max[j])
+            priced = ~np.isnan(bmax) & ~np.isnan(plow)
+            within = priced & (phigh <= bmax)
+            overlap = priced & ~within & (plow <= bmax)
+            amount = n.amount[i]
+            has_range = ~np.isnan(o.amount_min[j]) | ~np.isnan(o.amount_max[j])
+            covered = (
+                (o.kind[j] == finance_kind)
+                & ~np.isnan(amount)
+                & has_range
+                & ~(amount < o.amount_min[j])
+                & ~(amount > o.amount_max[j])
+            )
+        acc += np.where(within | covered, full, np.where(overlap, part, 0)).astype(np.int32)
+    # The offering-only rules: once per offering (j), then broadcast.
+    alone = Weights(weights.threshold, {r: w(r) for r in _OFFERING_ONLY})
+    none = np.zeros(np.shape(j), dtype=np.intp)
+    only = soft_points(
+        n, o, none, j, none.astype(np.bool_), none.astype(np.float64), alone, finance_kind, today
+    )
+    for v in only.values():
+        acc += np.rint(v * 10).astype(np.int32)
+    return acc
+
+
+_OFFERING_ONLY = ("verified", "freshness", "response")  # rules that read the offering alone
+
+
 def total(points: Mapping[str, F64]) -> F64:
     """The score of each pair: the sum of its (rounded) parts, rounded to one decimal."""
     it = iter(points.values())
@@ -169,96 +242,6 @@ def region_params(need: NeedRecord, off: OfferingRecord) -> dict[str, Any]:
     return {"scope": "nationwide", "province": NATIONWIDE}
 
 
-def region_part(need: NeedRecord, off: OfferingRecord) -> Part:
-    """The region rule's 0-point reason: how the offering serves the need's place."""
-    if need.park_id in off.park_ids:
-        return _interned(
-            ("region", "park", need.park_id),
-            "region",
-            0.0,
-            lambda: {"scope": "park", "park_id": need.park_id},
-        )
-    if need.province in off.regions:
-        return _interned(
-            ("region", "province", need.province),
-            "region",
-            0.0,
-            lambda: {"scope": "province", "province": need.province},
-        )
-    return _interned(
-        ("region", "nationwide"),
-        "region",
-        0.0,
-        lambda: {"scope": "nationwide", "province": NATIONWIDE},
-    )
-
-
-# Parts that many pairs share (服务江苏省, 同属智能质检, 已认证) are built once and
-# reused: building millions of identical small objects is most of a full recompute's
-# cost in Python. Their params must be treated as read-only.
-_PARTS: dict[tuple[Any, ...], Part] = {}
-_PARTS_MAX = 500_000
-
-
-def _interned(
-    key: tuple[Any, ...], rule: str, points: float, params: Callable[[], dict[str, Any]]
-) -> Part:
-    got = _PARTS.get(key)
-    if got is None:
-        if len(_PARTS) >= _PARTS_MAX:
-            _PARTS.clear()
-        got = _PARTS[key] = Part(rule, points, params())
-    return got
-
-
-def build_parts(
-    need: NeedRecord,
-    off: OfferingRecord,
-    enterprise: Enterprise | None,
-    provider: Provider | None,
-    points: Mapping[str, float],
-    cos: float,
-    terms: list[str],
-    today: date,
-) -> tuple[Part, ...]:
-    """The parts of one pair: the informative hard rules (0 points), then every soft
-    rule that gave points, in registry order. Params are plain JSON values; parts
-    equal for many pairs are shared objects, so never mutate their params."""
-    parts: list[Part] = [region_part(need, off)]
-    if off.kind == "finance":
-        size = enterprise.size if enterprise is not None else None
-        key = ("finance", size, off.eligible_sizes, need.amount, off.amount_min, off.amount_max)
-        parts.append(
-            _interned(key, "finance_eligibility", 0.0, lambda: finance_params(need, off, size))
-        )
-    if off.kind == "training" and off.starts_on is not None:
-        starts = off.starts_on
-        parts.append(
-            _interned(
-                ("training", starts),
-                "training_dates",
-                0.0,
-                lambda: {"starts_on": starts.isoformat()},
-            )
-        )
-    for rule in SOFT_RULE_NAMES:
-        pts = float(points.get(rule, 0.0))
-        if pts <= 0:
-            continue
-        if rule == "capability":
-            parts.append(
-                Part(rule, pts, {"terms": list(terms), "similarity": round(float(cos), 3)})
-            )
-            continue
-        key = _soft_key(rule, pts, need, off, enterprise, provider, today)
-
-        def make(rule: str = rule) -> dict[str, Any]:
-            return soft_params(rule, need, off, enterprise, provider, cos, terms, today)
-
-        parts.append(_interned(key, rule, pts, make))
-    return tuple(parts)
-
-
 def finance_params(need: NeedRecord, off: OfferingRecord, size: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if size:
@@ -272,44 +255,6 @@ def finance_params(need: NeedRecord, off: OfferingRecord, size: str | None) -> d
     if off.amount_max is not None:
         params["amount_max"] = off.amount_max
     return params
-
-
-def _soft_key(
-    rule: str,
-    pts: float,
-    need: NeedRecord,
-    off: OfferingRecord,
-    enterprise: Enterprise | None,
-    provider: Provider | None,
-    today: date,
-) -> tuple[Any, ...]:
-    """What a soft rule's params depend on (the interning key)."""
-    if rule == "category":
-        return (rule, pts, need.category, off.category)
-    if rule == "industry":
-        codes = need.industries or (enterprise.industries if enterprise is not None else ())
-        return (rule, pts, *shared_industry(tuple(codes), tuple(off.industries)))
-    if rule == "park":
-        return (rule, pts, need.park_id)
-    if rule == "price":
-        return (
-            rule,
-            pts,
-            off.kind,
-            need.amount,
-            off.amount_min,
-            off.amount_max,
-            off.price_min,
-            off.price_max,
-            need.budget_min,
-            need.budget_max,
-        )
-    if rule == "freshness":
-        days = (today - off.published_at.date()).days if off.published_at else None
-        return (rule, pts, days)
-    if rule == "response":
-        return (rule, pts, provider.response_rate if provider is not None else None)
-    return (rule, pts)
 
 
 def soft_params(

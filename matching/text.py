@@ -164,10 +164,15 @@ class TextModel:
         self.df: npt.NDArray[np.float64] | None = None
         self.n_docs = 0
         self._cache: dict[tuple[str, int], tuple[Doc, I32, F32]] = {}
+        # Normalised rows under the fitted idf, by side and listing id: (the record they
+        # were computed for, indices, data). Cleared by fit(); a column added later
+        # changes no existing row's weights.
+        self.weighted_rows: dict[str, dict[int, tuple[Any, I32, F32]]] = {}
         self._pending_words: dict[int, str] = {}
         self._pending_latin: dict[int, str] = {}
         self._labelled = np.zeros(0, dtype=np.bool_)
         self._nameable = (np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int64))
+        self._names = (np.empty(1, dtype=object), np.zeros(1, dtype=np.bool_))
         self._fitted_idf: npt.NDArray[np.float32] | None = None
         for i, name in enumerate(self.concept_names):
             self._pending_words[int(self.concept_key[i])] = name
@@ -314,6 +319,7 @@ class TextModel:
             n += m.shape[0]
         self.df, self.n_docs = df, n
         self._fitted_idf = None
+        self.weighted_rows.clear()  # their idf changed
 
     def idf(self, local: sp.csr_matrix | None = None) -> npt.NDArray[np.float32]:
         """The idf of every column: fitted, or from ``local`` when the model is unfitted.
@@ -383,17 +389,28 @@ class TextModel:
         between equally strong terms, the same in every process)."""
         return self._naming()[1]
 
+    def names(self) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
+        """Per column (plus one None at the end, for index -1): its label, and whether
+        the label is a Latin word. Rebuilt when the vocabulary grows."""
+        self._naming()
+        return self._names
+
     def _naming(self) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
         got = self._nameable
         if got[0].size == self.n_cols:
             return got
         mask = np.zeros(self.n_cols, dtype=np.bool_)
         order = np.zeros(self.n_cols, dtype=np.int64)
+        names = np.empty(self.n_cols + 1, dtype=object)
+        latin = np.zeros(self.n_cols + 1, dtype=np.bool_)
         for rank, (label, c) in enumerate(sorted((lb, c) for c, lb in self.labels.items())):
             order[c] = rank
+            names[c] = label
+            latin[c] = label.isascii()
             if len(label) >= 2 and label not in STOP_WORDS and not label.isdigit():
                 mask[c] = True
         self._nameable = (mask, order)
+        self._names = (names, latin)
         return self._nameable
 
     def shared_terms(self, need: dict[int, float], off: dict[int, float]) -> list[str]:

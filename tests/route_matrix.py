@@ -891,10 +891,7 @@ class DockingStart(Spec):
         self.payload = fixed({"message": "权限矩阵：希望对接"})
 
     def cases(self, world: World, actor: Actor) -> list[Case]:
-        if not actor.signed_in:
-            expected = LOGIN
-        else:
-            expected = OK if actor.kind == "enterprise" else FORBIDDEN
+        expected = LOGIN if not actor.signed_in else OK if actor.kind == "enterprise" else FORBIDDEN
         offering = world.offerings[("b", "solution_provider", "published")]
         return [Case("public offering", {"offering": offering}, expected, self._fresh(world))]
 
@@ -921,10 +918,7 @@ class DockingInterest(Spec):
         self.payload = _interest_form
 
     def cases(self, world: World, actor: Actor) -> list[Case]:
-        if not actor.signed_in:
-            expected = LOGIN
-        else:
-            expected = OK if actor.lists_offerings else FORBIDDEN
+        expected = LOGIN if not actor.signed_in else OK if actor.lists_offerings else FORBIDDEN
         need = world.needs[("b", "open")]
         return [Case("public need", {"need": need}, expected, self._fresh(world))]
 

@@ -17,7 +17,6 @@ Sections, each optional by the user's preferences:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -29,6 +28,7 @@ from sqlalchemy import and_, func, or_, select
 
 from market.extensions import db
 from market.models import (
+    CatalogueEdition,
     DigestPreference,
     Docking,
     MatchFeedback,
@@ -40,7 +40,7 @@ from market.models import (
     utcnow,
 )
 from market.services import digest_prefs
-from market.services.digest_links import maybe_link
+from market.services.digest_links import link
 
 SECTION_LIMIT = 10  # items shown per section; the rest is counted ("and 5 more")
 FIRST_WINDOW = timedelta(days=7)
@@ -146,14 +146,6 @@ def min_score() -> float:
     return float(value) if value is not None else DEFAULT_MIN_SCORE
 
 
-def catalogue_model() -> Any | None:
-    """CatalogueEdition when the catalogue part of the platform is installed."""
-    try:
-        return importlib.import_module("market.models.catalogue").CatalogueEdition
-    except (ImportError, AttributeError):
-        return None
-
-
 def eligible_users(
     user_ids: Sequence[int] | None = None, after_id: int = 0, limit: int | None = None
 ) -> list[tuple[User, DigestPreference | None]]:
@@ -208,7 +200,6 @@ class Collector:
         self.week_start = start
         self.min_score = min_score()
         self._cache: dict[tuple[str, int, datetime], Section] = {}
-        self.catalogue = catalogue_model()
 
     def collect(self, user: User, row: DigestPreference | None) -> DigestContent:
         settings = digest_prefs.settings_of(user, row)
@@ -270,7 +261,7 @@ class Collector:
             stmt,
             lambda rec, need, offering, org_name: Item(
                 offering.title,
-                maybe_link("offerings.detail", ref=offering.ref),
+                link("offerings.detail", ref=offering.ref),
                 counterpart=f"{org_name} → {need.title}",
                 score=rec.score,
             ),
@@ -304,7 +295,7 @@ class Collector:
             stmt,
             lambda rec, need, offering, org_name: Item(
                 need.title,
-                maybe_link("needs.detail", ref=need.ref),
+                link("needs.detail", ref=need.ref),
                 counterpart=f"{org_name} → {offering.title}",
                 score=rec.score,
             ),
@@ -327,7 +318,7 @@ class Collector:
             stmt,
             lambda docking, title: Item(
                 title,
-                maybe_link("docking.detail", ref=docking.ref),
+                link("docking.detail", ref=docking.ref),
                 counterpart=docking.initiator_org.name,
                 status=docking.kind,
                 when=docking.created_at,
@@ -351,7 +342,7 @@ class Collector:
             stmt,
             lambda docking, title: Item(
                 title,
-                maybe_link("docking.detail", ref=docking.ref),
+                link("docking.detail", ref=docking.ref),
                 counterpart=docking.enterprise_org.name,
                 status=docking.status,
                 when=docking.created_at,
@@ -360,8 +351,8 @@ class Collector:
         )
 
     def _catalogues(self, org: Organization, since: datetime) -> Section:
-        model = self.catalogue
-        if model is None or org.park_id is None:
+        model = CatalogueEdition
+        if org.park_id is None:
             return Section("catalogues", [], 0)
         stmt = select(model).where(
             model.status == "published",
@@ -374,8 +365,7 @@ class Collector:
             stmt,
             lambda edition: Item(
                 str(edition.title or edition.ref),
-                maybe_link("catalogue.detail", ref=edition.ref)
-                or maybe_link("parks.detail", ref=org.park.ref if org.park else ""),
+                link("catalogue.detail", ref=edition.ref),
                 when=edition.published_at,
             ),
             model.published_at.desc(),

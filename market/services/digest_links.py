@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
-from werkzeug.routing import BuildError
 
 UNSUBSCRIBE_SALT = "digest-unsubscribe"
 RENEW_SALT = "listing-renew"
@@ -30,14 +29,6 @@ def link(endpoint: str, **values: Any) -> str:
         parts.netloc or "localhost", script_name=parts.path or "/", url_scheme=parts.scheme
     )
     return adapter.build(endpoint, values, force_external=True)
-
-
-def maybe_link(endpoint: str, **values: Any) -> str | None:
-    """``link`` or None when that part of the site is not installed."""
-    try:
-        return link(endpoint, **values)
-    except BuildError:
-        return None
 
 
 # --- unsubscribe ---------------------------------------------------------------------------

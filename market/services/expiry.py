@@ -40,7 +40,7 @@ from market.db import write_intent
 from market.extensions import db
 from market.models import ExpiryNotice, ListingEvent, Need, Offering, User, utcnow
 from market.services import mail, match_outbox, search_outbox
-from market.services.digest_links import due_key, link, maybe_link, read_renew_token, renew_token
+from market.services.digest_links import due_key, link, read_renew_token, renew_token
 from market.services.errors import DomainError, NotFound
 from market.services.search_documents import index_of
 
@@ -161,7 +161,7 @@ def _notify(item: Listing, kind: str, transport: mail.Transport, report: ExpiryR
         "expired": kind == "expired",
         "day": due.strftime("%Y-%m-%d") if due else "",
         "renew_url": link("digest.renew", token=renew_token(item_type(item), item.id, due)),
-        "item_url": maybe_link(endpoint, ref=item.ref),
+        "item_url": link(endpoint, ref=item.ref),
     }
     sent = 0
     for user in recipients(item):

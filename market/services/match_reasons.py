@@ -79,7 +79,7 @@ def _industry(params: Params, parks: Mapping[int, str]) -> str | None:
     if not code:
         return _("行业相近")
     if params.get("level") == "section":
-        return _("同属%(industry)s门类", industry=industry_label(code))
+        return _("同属行业门类 %(industry)s", industry=industry_label(code))
     return _("行业匹配 %(industry)s", industry=industry_label(code))
 
 

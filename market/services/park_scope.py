@@ -22,6 +22,9 @@ class Scope:
 
     province: str
     park: Park | None = None
+    # A roll-up's parks, looked up once: a literal list lets the database use its
+    # (park_id, …) indexes, which it does not for a subquery.
+    park_ids: tuple[int, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -39,6 +42,8 @@ class Scope:
         """``column`` (a park id) names this park, or any park of the province."""
         if self.park is not None:
             return column == self.park.id
+        if self.park_ids:
+            return column.in_(self.park_ids)
         return column.in_(select(Park.id).where(Park.province == self.province))
 
     def served(self) -> ColumnElement[bool]:
@@ -52,10 +57,8 @@ class Scope:
                 offering_parks.c.park_id == self.park.id
             )
         else:
-            named = (
-                select(offering_parks.c.offering_id)
-                .join(Park, Park.id == offering_parks.c.park_id)
-                .where(Park.province == self.province)
+            named = select(offering_parks.c.offering_id).where(
+                self.in_parks(offering_parks.c.park_id)
             )
         return or_(
             Offering.id.in_(named), has_any(Offering.regions, [self.province, reference.NATIONWIDE])
@@ -72,6 +75,7 @@ def for_province(name: str) -> Scope:
     """The roll-up of a province that has parks; raises NotFound otherwise."""
     if name not in reference.provinces():
         raise NotFound(_("没有这个省份。"))
-    if db.session.scalar(select(Park.id).where(Park.province == name).limit(1)) is None:
+    ids = tuple(db.session.scalars(select(Park.id).where(Park.province == name).order_by(Park.id)))
+    if not ids:
         raise NotFound(_("该省份还没有园区。"))
-    return Scope(province=name)
+    return Scope(province=name, park_ids=ids)

@@ -43,7 +43,25 @@ def has_any(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
         for text in (json.dumps(value), json.dumps(value, ensure_ascii=False))
     ]
     binds = [literal(v, String()) for v in values + needles]
+    if all(value and not PLAIN_UNSAFE.intersection(value) for value in values):
+        return json_array_has_plain(column, *binds)
     return json_array_has_any(column, *binds)
+
+
+# A value without these characters cannot be matched by its quoted JSON text anywhere
+# but as a whole element, in a text without escaped quotes: every quote there is a
+# string's delimiter, and the text between a string's end and the next's start holds a
+# comma.
+PLAIN_UNSAFE = frozenset(',"\\')
+
+
+class json_array_has_plain(json_array_has_any):
+    """``json_array_has_any`` for values such as province names (see PLAIN_UNSAFE):
+    on SQLite the substring test is then the whole answer for a JSON text without an
+    escaped quote, and ``json_each`` only confirms the (rare) texts with one."""
+
+    name = "json_array_has_plain"
+    inherit_cache = True
 
 
 def _parts(
@@ -69,6 +87,18 @@ def _compile_sqlite(element: json_array_has_any, compiler: SQLCompiler, **kw: An
         f"WHERE je.value IN ({', '.join(values)}))"
     )
     return f"(({maybe}) AND {confirm})"
+
+
+@compiles(json_array_has_plain, "sqlite")
+def _compile_plain_sqlite(element: json_array_has_any, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values, needles = _parts(element, compiler, **kw)
+    maybe = " OR ".join(f"instr({column}, {n}) > 0" for n in needles)
+    confirm = (
+        f"EXISTS (SELECT 1 FROM json_each({column}) AS je "  # noqa: S608
+        f"WHERE je.value IN ({', '.join(values)}))"
+    )
+    # CASE, not OR: SQLite would run the json_each subquery for every row otherwise.
+    return f"(({maybe}) AND CASE WHEN instr({column}, '\\\"') = 0 THEN 1 ELSE {confirm} END)"
 
 
 @compiles(json_array_has_any, "postgresql")

@@ -12,14 +12,9 @@ again for the same period (a take-over after a crash does that):
 | search-reconcile | 03:30 daily | ``search_sync.reconcile`` |
 | expiry | 08:00 daily | reminders a week before expiry, expiry notices, index updates |
 | catalogue-publish | every 5 min | ``catalogue.publish_due`` (scheduled editions) |
-
-A job whose collaborator module is not installed reports ``skipped``.
 """
 
 from __future__ import annotations
-
-import importlib
-from typing import Any
 
 from flask import Flask
 
@@ -27,14 +22,6 @@ from market.models import utcnow
 from market.services.scheduler import JobSpec, Result
 
 DIGEST_CRON = "0 9 * * mon"
-
-
-def _optional(module: str, name: str) -> Any | None:
-    """``module.name`` when that part of the platform is installed, else None."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
 
 
 def digest(period: str) -> Result:
@@ -53,15 +40,10 @@ def digest_retry(period: str) -> Result:
 
 
 def rematch(period: str) -> Result:
-    recompute_all = _optional("market.services.matching", "recompute_all")
-    if recompute_all is None:
-        return "skipped", "market.services.matching is not installed"
-    figures = recompute_all()
-    detail = f"recompute_all: {figures}"
-    process = _optional("market.services.matching", "process_match_outbox")
-    if process is not None:
-        detail += f"; match outbox: {process()}"
-    return "ok", detail
+    from market.services import matching
+
+    figures = matching.recompute_all()
+    return "ok", f"recompute_all: {figures}; match outbox: {matching.process_match_outbox()}"
 
 
 def search_outbox(period: str) -> Result:
@@ -90,11 +72,10 @@ def expiry(period: str) -> Result:
 
 
 def catalogue_publish(period: str) -> Result:
-    publish_due = _optional("market.services.catalogue", "publish_due")
-    if publish_due is None:
-        return "skipped", "market.services.catalogue is not installed"
-    editions = publish_due(utcnow())
-    refs = ", ".join(str(getattr(e, "ref", e)) for e in editions)
+    from market.services import catalogue
+
+    editions = catalogue.publish_due(utcnow())
+    refs = ", ".join(str(edition.ref) for edition in editions)
     return "ok", f"published {len(editions)}" + (f": {refs}" if refs else "")
 
 

@@ -1,8 +1,8 @@
-"""matching docking catalogue scheduler digest parkops
+"""matching, docking, catalogue, scheduler, digest, park operations
 
-Revision ID: 3236bc310cfe
+Revision ID: 56a1e180d5ed
 Revises: e4e0e9339c09
-Create Date: 2026-11-24 11:55:08.751481
+Create Date: 2026-11-24 12:25:44.281617
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '3236bc310cfe'
+revision = '56a1e180d5ed'
 down_revision = 'e4e0e9339c09'
 branch_labels = None
 depends_on = None
@@ -189,7 +189,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_dockings_need_id'), ['need_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_dockings_offering_id'), ['offering_id'], unique=False)
         batch_op.create_index('ix_dockings_offering_status', ['offering_id', 'status'], unique=False)
-        batch_op.create_index('ix_dockings_park_created', ['park_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_dockings_park_created', ['park_id', 'created_at', 'kind', 'status', 'source', 'deal_amount', 'amount_sought', 'certified', 'provider_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_dockings_park_id'), ['park_id'], unique=False)
         batch_op.create_index('ix_dockings_provider_status', ['provider_org_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_dockings_ref'), ['ref'], unique=True)
