@@ -157,18 +157,18 @@ class _Records:
 
     def org(self, org: Organization) -> Row:
         if org.id not in self.orgs:
-            self.orgs[org.id] = dataset._record("organizations", dataset._org_values(org))
+            self.orgs[org.id] = dataset.export_record("organizations", dataset.org_values(org))
         return self.orgs[org.id]
 
     def park(self, park: Park) -> Row:
         if park.id not in self.parks:
-            self.parks[park.id] = dataset._record("parks", dataset._park_values(park))
+            self.parks[park.id] = dataset.export_record("parks", dataset.park_values(park))
         return self.parks[park.id]
 
 
 def fingerprint(record: Row, org: Row) -> str:
     """What "更新" compares: the listing's record and its organization's name."""
-    # Records come out of dataset._record with their keys in the format's order, so the
+    # Records come out of dataset.export_record with their keys in the format's order, so the
     # text is canonical without sorting.
     text = json.dumps([record, org.get("name")], ensure_ascii=False)
     return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
@@ -176,7 +176,7 @@ def fingerprint(record: Row, org: Row) -> str:
 
 def offering_row(item: Offering, records: _Records | None = None) -> Row:
     records = records or _Records()
-    record = dataset._record("offerings", dataset._offering_values(item))
+    record = dataset.export_record("offerings", dataset.offering_values(item))
     parks = {p.id: p for p in item.parks}
     if item.org.park is not None:
         parks[item.org.park.id] = item.org.park
@@ -186,7 +186,7 @@ def offering_row(item: Offering, records: _Records | None = None) -> Row:
 
 def need_row(item: Need, records: _Records | None = None) -> Row:
     records = records or _Records()
-    record = dataset._record("needs", dataset._need_values(item))
+    record = dataset.export_record("needs", dataset.need_values(item))
     parks = {item.park.id: item.park}
     if item.org.park is not None:
         parks[item.org.park.id] = item.org.park

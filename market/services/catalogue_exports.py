@@ -288,9 +288,9 @@ class Exporter:
         }
         for name, rows in files.items():
             ordered = sorted(
-                (dataset._record(name, row) for row in rows), key=lambda row: str(row["ref"])
+                (dataset.export_record(name, row) for row in rows), key=lambda row: str(row["ref"])
             )
-            dataset._write_json(target / f"{name}.json", ordered)
+            dataset.write_json(target / f"{name}.json", ordered)
         return target
 
     def _zip(self, fh: io.BufferedWriter, json_dir: Path) -> None:

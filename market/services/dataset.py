@@ -438,19 +438,20 @@ def export_dataset(directory: Path | str) -> Summary:
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     files = {
-        "parks": [_record("parks", _park_values(p)) for p in _all(Park)],
+        "parks": [export_record("parks", park_values(p)) for p in _all(Park)],
         "organizations": [
-            _record("organizations", _org_values(o)) for o in _all(Organization, Organization.park)
+            export_record("organizations", org_values(o))
+            for o in _all(Organization, Organization.park)
         ],
         "offerings": [
-            _record("offerings", _offering_values(o))
+            export_record("offerings", offering_values(o))
             for o in _all(Offering, Offering.org, Offering.parks)
         ],
-        "needs": [_record("needs", _need_values(n)) for n in _all(Need, Need.org, Need.park)],
-        "users": [_record("users", _user_values(u)) for u in _all(User, User.org)],
+        "needs": [export_record("needs", need_values(n)) for n in _all(Need, Need.org, Need.park)],
+        "users": [export_record("users", _user_values(u)) for u in _all(User, User.org)],
     }
     for name, rows in files.items():
-        _write_json(target / f"{name}.json", rows)
+        write_json(target / f"{name}.json", rows)
     return Summary({name: len(rows) for name, rows in files.items()})
 
 
@@ -461,7 +462,7 @@ def _all(model: type[ModelT], *related: Any) -> list[ModelT]:
     return sorted(db.session.scalars(stmt), key=lambda obj: str(obj.ref))
 
 
-def _record(file: str, values: Row) -> Row:
+def export_record(file: str, values: Row) -> Row:
     """Keys in the format's order; empty optional values left out."""
     out: Row = {}
     for key in records.keys(file):
@@ -485,13 +486,13 @@ def _ref_of(obj: Any) -> str | None:
     return None if obj is None else obj.ref
 
 
-def _park_values(park: Park) -> Row:
+def park_values(park: Park) -> Row:
     return _attrs(
         park, ("ref", "name", "province", "city", "level", "zone_type", "industries", "description")
     )
 
 
-def _org_values(org: Organization) -> Row:
+def org_values(org: Organization) -> Row:
     values = _attrs(
         org,
         (
@@ -511,7 +512,7 @@ def _org_values(org: Organization) -> Row:
     return values
 
 
-def _offering_values(item: Offering) -> Row:
+def offering_values(item: Offering) -> Row:
     values = _attrs(item, [k for k in records.keys("offerings") if k not in ("org", "parks")])
     values["org"] = item.org.ref
     values["parks"] = sorted(str(p.ref) for p in item.parks)
@@ -519,7 +520,7 @@ def _offering_values(item: Offering) -> Row:
     return values
 
 
-def _need_values(need: Need) -> Row:
+def need_values(need: Need) -> Row:
     values = _attrs(need, [k for k in records.keys("needs") if k not in ("org", "park")])
     values["org"] = need.org.ref
     values["park"] = need.park.ref
@@ -538,7 +539,7 @@ def _user_values(user: User) -> Row:
     }
 
 
-def _write_json(path: Path, rows: list[Row]) -> None:
+def write_json(path: Path, rows: list[Row]) -> None:
     """Write atomically, so an interrupted export never leaves half a file behind."""
     text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
