@@ -61,9 +61,10 @@ MAX_ATTEMPTS = 10  # after-commit runs skip rows that failed this often; the nig
 ERROR_MAX = 1000
 # More rows than this waiting: one full recompute is cheaper than one ranking per listing.
 FULL_SWITCH = 200
-# After a commit, a full recompute runs in the request only for a pool this small;
-# a larger one (a big import) waits for the nightly run or `market match --all`.
-AFTER_COMMIT_FULL_MAX = 20_000
+# After a commit, a full recompute runs in the request only for a pool this small
+# (about a second on one core: the request waits for it); a larger one (a big import,
+# the admin's recompute button) waits for the nightly run or `market match --all`.
+AFTER_COMMIT_FULL_MAX = 5_000
 
 
 # --- recompute ---------------------------------------------------------------------------
@@ -159,7 +160,7 @@ def process_match_outbox(*, after_commit: bool = False, workers: int = 2) -> Out
     if not rows:
         return report
     todo = list(dict.fromkeys((listing, lid) for _id, listing, lid in rows))
-    if ("all", 0) in todo or any(k == "all" for k, _ in todo) or len(todo) > FULL_SWITCH:
+    if any(listing == "all" for listing, _id in todo) or len(todo) > FULL_SWITCH:
         if after_commit and _pool_size() > AFTER_COMMIT_FULL_MAX:
             report.deferred = True
             log.info("%d match outbox rows wait for the nightly recompute", len(rows))
