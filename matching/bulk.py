@@ -46,7 +46,11 @@ from matching.types import Match, NeedRecord, OfferingRecord
 
 MAX_CELLS = 1_500_000  # pairs scored at once in one unit (memory ~ 100 bytes a pair)
 I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+I16 = npt.NDArray[np.int16]
+I8 = npt.NDArray[np.int8]
 F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
 Progress = Callable[[int, int], None]
 
 
@@ -73,19 +77,26 @@ _STATE: _State | None = None
 
 @dataclass
 class _Picks:
-    """Pairs a unit selected: global need/offering indices, score x10, cosine, points."""
+    """Pairs a unit selected, compactly (the parent merges millions of them): global
+    need/offering indices, score in tenths, cosine (float32, as the product gives it)
+    and the region scope (2 the offering names the need's park, 1 its province, 0
+    nationwide). The points of each rule are computed once the final pairs are known."""
 
-    need: I64
-    off: I64
-    s10: I64
-    cos: F64
-    pts: F64  # [pairs, len(SOFT_RULE_NAMES)]
-    scope: I64  # region: 2 the offering names the need's park, 1 its province, 0 nationwide
+    need: I32
+    off: I32
+    s10: I16
+    cos: F32
+    scope: I8
 
 
 def _empty_picks() -> _Picks:
-    z = np.zeros(0, dtype=np.int64)
-    return _Picks(z, z, z, np.zeros(0), np.zeros((0, len(SOFT_RULE_NAMES))), z)
+    return _Picks(
+        np.zeros(0, np.int32),
+        np.zeros(0, np.int32),
+        np.zeros(0, np.int16),
+        np.zeros(0, np.float32),
+        np.zeros(0, np.int8),
+    )
 
 
 def _run_unit(u: int) -> tuple[_Picks, _Picks]:
@@ -108,7 +119,7 @@ def _run_unit(u: int) -> tuple[_Picks, _Picks]:
     serves_col = st.o.nationwide[cols] | prov_ok
     # Ties on score go to the lower id: the key adds the reversed rank of the id.
     m = cols.size
-    o_rank = np.argsort(np.argsort(st.o.ids[cols], kind="stable"), kind="stable")
+    o_rev = (m - 1 - _id_rank(st.o.ids[cols])).astype(np.int32)
     today = today_ordinal(st.ctx.today)
     off_ids = st.o.ids[cols]
     j = cols[None, :]
@@ -118,7 +129,8 @@ def _run_unit(u: int) -> tuple[_Picks, _Picks]:
     for s in range(0, rows_all.size, step):
         rows = rows_all[s : s + step]
         i = rows[:, None]
-        cos = np.asarray((st.xn[rows] @ xo_t).toarray(), dtype=np.float64)
+        cos32 = (st.xn[rows] @ xo_t).toarray()
+        cos = cos32.astype(np.float64)
         park_ok = by_park[park_inv.reshape(-1)[s : s + step]]
         ok = hard_ok(st.n, st.o, i, j, serves_col[None, :] | park_ok, st.fin, st.trn, today)
         if st.excluded:
@@ -126,31 +138,37 @@ def _run_unit(u: int) -> tuple[_Picks, _Picks]:
                 ex = st.excluded.get(g)
                 if ex:
                     ok[r] &= ~np.isin(off_ids, list(ex))
-        s10 = score10(st.n, st.o, i, j, park_ok, cos, st.ctx.weights, st.fin, today).astype(
-            np.int64
-        )
-        valid = ok & (s10 > 0)
+        s10 = score10(st.n, st.o, i, j, park_ok, cos, st.ctx.weights, st.fin, today)
+        ok &= s10 > 0
         n = rows.size
-        n_rank = np.argsort(np.argsort(st.n.ids[rows], kind="stable"), kind="stable")
-        key_n = np.where(valid, s10 * m + (m - 1 - o_rank)[None, :], -1)
-        key_o = np.where(valid, s10 * n + (n - 1 - n_rank)[:, None], -1)
+        n_rev = (n - 1 - _id_rank(st.n.ids[rows])).astype(np.int32)
+        # int32 keys while they fit (scores stay below 8,001 tenths: weights <= 100 each)
+        kt = np.int32 if 8_001 * max(m, n) < 2**31 else np.int64
+        s10k: npt.NDArray[Any] = s10.astype(kt, copy=False)
+        key_n = np.where(ok, s10k * m + o_rev[None, :], kt(-1))
+        key_o = np.where(ok, s10k * n + n_rev[:, None], kt(-1))
         for (rr, cc), out in (
             (_top(key_n, 1, st.limit), picks_n),
             (_top(key_o, 0, st.limit), picks_o),
         ):
-            # Every rule's points, for the picked pairs only (the same function the
-            # single-listing rankings use).
-            pi, pj = rows[rr], cols[cc]
-            pts = soft_points(
-                st.n, st.o, pi, pj, park_ok[rr, cc], cos[rr, cc], st.ctx.weights, st.fin, today
+            scope = np.where(park_ok[rr, cc], 2, np.where(prov_ok[cc], 1, 0)).astype(np.int8)
+            out.append(
+                _Picks(
+                    rows[rr].astype(np.int32),
+                    cols[cc].astype(np.int32),
+                    s10[rr, cc].astype(np.int16),
+                    cos32[rr, cc],
+                    scope,
+                )
             )
-            stack = np.zeros((rr.size, len(SOFT_RULE_NAMES)))
-            for k, rule in enumerate(SOFT_RULE_NAMES):
-                if rule in pts:
-                    stack[:, k] = pts[rule]
-            scope = np.where(park_ok[rr, cc], 2, np.where(prov_ok[cc], 1, 0)).astype(np.int64)
-            out.append(_Picks(rows[rr], cols[cc], s10[rr, cc], cos[rr, cc], stack, scope))
     return _cat(picks_n), _cat(picks_o)
+
+
+def _id_rank(ids: I64) -> I64:
+    """The rank of each id among ``ids`` (0 for the smallest)."""
+    rank = np.empty(ids.size, dtype=np.int64)
+    rank[np.argsort(ids, kind="stable")] = np.arange(ids.size)
+    return rank
 
 
 def _top(key: I64, axis: int, k: int) -> tuple[I64, I64]:
@@ -372,7 +390,7 @@ def recompute_all(
                     progress(len(results), total_units)
     finally:
         _STATE = None
-    result = _assemble(nds, offs, ctx, xn, xo, n_arr, o_arr, results, limit)
+    result = _assemble(nds, offs, ctx, xn, xo, n_arr, o_arr, results, limit, fin)
     result.term_cols = _term_columns(model, xn, xo, result._t, workers)
     return result
 
@@ -437,9 +455,37 @@ def _cat(picks: list[_Picks]) -> _Picks:
         np.concatenate([p.off for p in picks]),
         np.concatenate([p.s10 for p in picks]),
         np.concatenate([p.cos for p in picks]),
-        np.concatenate([p.pts for p in picks]),
         np.concatenate([p.scope for p in picks]),
     )
+
+
+def _take(p: _Picks, at: I64) -> _Picks:
+    return _Picks(p.need[at], p.off[at], p.s10[at], p.cos[at], p.scope[at])
+
+
+def _ranked(owner: I32, s10: I16, tie: I64, n_owner: int, n_tie: int) -> I64:
+    """Indices that sort pairs by owner, then score (best first), then ``tie`` (the
+    partner's id rank): one argsort of a packed int64 key where the widths allow."""
+    if owner.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = int(s10.max())
+    sb, tb = top.bit_length(), max(n_tie, 1).bit_length()
+    if max(n_owner, 1).bit_length() + sb + tb > 62:
+        return np.lexsort((tie, -s10.astype(np.int64), owner))
+    key = owner.astype(np.int64) << (sb + tb)
+    key |= (top - s10.astype(np.int64)) << tb
+    key |= tie
+    return np.argsort(key)
+
+
+def _first_per_owner(owner_sorted: I32, limit: int) -> npt.NDArray[np.bool_]:
+    """Where a row is among the first ``limit`` of its owner (rows sorted by owner)."""
+    n = owner_sorted.size
+    if n == 0:
+        return np.zeros(0, dtype=np.bool_)
+    start = np.r_[0, np.flatnonzero(np.diff(owner_sorted)) + 1]
+    rank = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n]))
+    return rank < limit
 
 
 def _assemble(
@@ -452,55 +498,52 @@ def _assemble(
     o_arr: OfferingArrays,
     results: list[tuple[_Picks, _Picks]],
     limit: int,
+    fin: int,
 ) -> AllMatches:
+    n_rank, o_rank = _id_rank(n_arr.ids), _id_rank(o_arr.ids)
     by_need = _cat([r[0] for r in results])
-    by_off = _cat([r[1] for r in results])
+    by_need = _take(
+        by_need, _ranked(by_need.need, by_need.s10, o_rank[by_need.off], len(nds), len(offs))
+    )
     # An offering's candidates come from every block it is in: keep its best `limit`.
-    order = np.lexsort((n_arr.ids[by_off.need], -by_off.s10, by_off.off))
-    off_sorted = by_off.off[order]
-    keep = order
-    if off_sorted.size:
-        start = np.r_[0, np.flatnonzero(np.diff(off_sorted)) + 1]
-        rank = np.arange(off_sorted.size) - np.repeat(start, np.diff(np.r_[start, off_sorted.size]))
-        keep = order[rank < limit]
-    by_off = _Picks(
-        by_off.need[keep],
-        by_off.off[keep],
-        by_off.s10[keep],
-        by_off.cos[keep],
-        by_off.pts[keep],
-        by_off.scope[keep],
+    by_off = _cat([r[1] for r in results])
+    by_off = _take(
+        by_off, _ranked(by_off.off, by_off.s10, n_rank[by_off.need], len(offs), len(nds))
     )
+    by_off = _take(by_off, np.flatnonzero(_first_per_owner(by_off.off, limit)))
     both = _cat([by_need, by_off])
-    n_off = max(len(offs), 1)
-    pair_key = both.need * n_off + both.off
+    pair_key = both.need.astype(np.int64) * max(len(offs), 1) + both.off
     _, first, inv = np.unique(pair_key, return_index=True, return_inverse=True)
-    table = _Table(
-        both.need[first],
-        both.off[first],
-        both.s10[first] / 10.0,
-        both.cos[first],
-        both.pts[first],
-        both.scope[first],
+    ni, oi = both.need[first].astype(np.int64), both.off[first].astype(np.int64)
+    cos = both.cos[first].astype(np.float64)
+    scope = both.scope[first].astype(np.int64)
+    # Every rule's points for the stored pairs (the function the single-listing
+    # rankings use).
+    pts = soft_points(
+        n_arr, o_arr, ni, oi, scope == 2, cos, ctx.weights, fin, today_ordinal(ctx.today)
     )
+    stack = np.zeros((ni.size, len(SOFT_RULE_NAMES)))
+    for k, rule in enumerate(SOFT_RULE_NAMES):
+        if rule in pts:
+            stack[:, k] = pts[rule]
+    table = _Table(ni, oi, both.s10[first] / 10.0, cos, stack, scope)
     inv = inv.reshape(-1)
     inv_need, inv_off = inv[: by_need.need.size], inv[by_need.need.size :]
     need_order: dict[int, I64] = {}
-    o1 = np.lexsort((o_arr.ids[by_need.off], -by_need.s10, by_need.need))
-    groups = _split(by_need.need[o1], inv_need[o1])
+    groups = _split(by_need.need, inv_need)
+    empty = np.zeros(0, dtype=np.int64)
     for k, d in enumerate(nds):
         if d.open:
-            need_order[d.id] = groups.get(k, np.zeros(0, dtype=np.int64))
+            need_order[d.id] = groups.get(k, empty)
     off_order: dict[int, I64] = {}
-    o2 = np.lexsort((n_arr.ids[by_off.need], -by_off.s10, by_off.off))
-    groups = _split(by_off.off[o2], inv_off[o2])
+    groups = _split(by_off.off, inv_off)
     for k, o in enumerate(offs):
         if o.public:
-            off_order[o.id] = groups.get(k, np.zeros(0, dtype=np.int64))
+            off_order[o.id] = groups.get(k, empty)
     return AllMatches(nds, offs, ctx, xn, xo, table, need_order, off_order)
 
 
-def _split(owner: I64, values: I64) -> dict[int, I64]:
+def _split(owner: I32, values: I64) -> dict[int, I64]:
     """Group ``values`` by ``owner`` (already sorted by owner)."""
     if owner.size == 0:
         return {}

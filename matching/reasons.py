@@ -17,8 +17,10 @@ way it was computed.
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from operator import itemgetter
 from typing import Any
@@ -27,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from matching.arrays import industry_bits
 from matching.rules import SOFT_RULE_NAMES
 from matching.scoring import finance_params, region_params, soft_params
 from matching.text import TERMS_SHOWN, TextModel
@@ -52,6 +55,20 @@ class _Codes:
         if got is None:
             got = self.ids[value] = len(self.ids)
         return got
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while millions of acyclic objects (parts,
+    matches, their tuples and dicts) are made: otherwise it walks the growing heap
+    again and again, a third of the build's time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _by_key(key: I64, make: Callable[[int], Part | None]) -> tuple[Obj, B]:
@@ -100,17 +117,33 @@ class ReasonBuilder:
         self.term_cols: I64 | None = None
 
     # --- per-listing codes (only for the listings the pairs touch) ---------------------
-    def _need_codes(self, rows: I64, fn: Callable[[NeedRecord], Any]) -> tuple[I64, int]:
+    def _need_codes(
+        self, fn: Callable[[NeedRecord], Any], at: I64 | None = None
+    ) -> tuple[I64, int]:
+        """``fn`` of each pair's need as small integer codes (for the pairs ``at``, else
+        all), and how many distinct values there are; ``fn`` runs once per need."""
         codes = _Codes()
-        uniq, inv = np.unique(rows, return_inverse=True)
-        vals = np.fromiter((codes(fn(self.needs[r])) for r in uniq.tolist()), np.int64, uniq.size)
-        return vals[inv.reshape(-1)], len(codes.ids)
+        vals = np.fromiter((codes(fn(d)) for d in self._n_recs), np.int64, len(self._n_recs))
+        full = vals[self._n_inv]
+        return (full if at is None else full[at]), len(codes.ids)
 
-    def _off_codes(self, cols: I64, fn: Callable[[OfferingRecord], Any]) -> tuple[I64, int]:
+    def _off_codes(
+        self, fn: Callable[[OfferingRecord], Any], at: I64 | None = None
+    ) -> tuple[I64, int]:
+        """As :meth:`_need_codes`, of each pair's offering."""
         codes = _Codes()
-        uniq, inv = np.unique(cols, return_inverse=True)
-        vals = np.fromiter((codes(fn(self.offs[c])) for c in uniq.tolist()), np.int64, uniq.size)
-        return vals[inv.reshape(-1)], len(codes.ids)
+        vals = np.fromiter((codes(fn(o)) for o in self._o_recs), np.int64, len(self._o_recs))
+        full = vals[self._o_inv]
+        return (full if at is None else full[at]), len(codes.ids)
+
+    def _listings(self, ni: I64, oi: I64) -> None:
+        """The distinct needs and offerings the pairs touch, and each pair's position
+        among them (read by the code helpers above)."""
+        un, n_inv = np.unique(ni, return_inverse=True)
+        uo, o_inv = np.unique(oi, return_inverse=True)
+        self._n_recs = [self.needs[r] for r in un.tolist()]
+        self._o_recs = [self.offs[c] for c in uo.tolist()]
+        self._n_inv, self._o_inv = n_inv.reshape(-1), o_inv.reshape(-1)
 
     def _ent(self, need: NeedRecord) -> Enterprise | None:
         return self.enterprises.get(need.org_id)
@@ -129,8 +162,16 @@ class ReasonBuilder:
         n_pairs = int(ni.size)
         if n_pairs == 0:
             return []
+        with gc_paused():
+            return self._matches(ni, oi, score, cos, pts, region_scope)
+
+    def _matches(
+        self, ni: I64, oi: I64, score: F64, cos: F64, pts: F64, region_scope: I64
+    ) -> list[Match]:
+        n_pairs = int(ni.size)
         ni = np.asarray(ni, dtype=np.int64)
         oi = np.asarray(oi, dtype=np.int64)
+        self._listings(ni, oi)
         columns: list[Column] = [self._region(ni, oi, region_scope)]
         columns += self._finance(ni, oi)
         columns.append(self._training(oi))
@@ -143,15 +184,17 @@ class ReasonBuilder:
             else:
                 columns.append(self._soft(rule, ni, oi, col, p10[:, k], present))
         parts = self._zip(columns, n_pairs)
+        need_ids = np.fromiter((d.id for d in self._n_recs), np.int64, len(self._n_recs))
+        off_ids = np.fromiter((o.id for o in self._o_recs), np.int64, len(self._o_recs))
         return list(
-            map(Match, self._ids(ni, self.needs), self._ids(oi, self.offs), score.tolist(), parts)
+            map(
+                Match,
+                need_ids[self._n_inv].tolist(),
+                off_ids[self._o_inv].tolist(),
+                score.tolist(),
+                parts,
+            )
         )
-
-    @staticmethod
-    def _ids(rows: I64, items: Sequence[NeedRecord] | Sequence[OfferingRecord]) -> list[int]:
-        uniq, inv = np.unique(rows, return_inverse=True)
-        ids = np.fromiter((items[r].id for r in uniq.tolist()), np.int64, uniq.size)
-        return ids[inv.reshape(-1)].tolist()
 
     @staticmethod
     def _zip(columns: list[Column], n_pairs: int) -> list[tuple[Part, ...]]:
@@ -177,8 +220,8 @@ class ReasonBuilder:
 
     # --- hard rules that leave a 0-point part ------------------------------------------
     def _region(self, ni: I64, oi: I64, scope: I64) -> Column:
-        park, n_park = self._need_codes(ni, lambda d: d.park_id)
-        prov, n_prov = self._need_codes(ni, lambda d: d.province)
+        park, n_park = self._need_codes(lambda d: d.park_id)
+        prov, n_prov = self._need_codes(lambda d: d.province)
         which = np.where(scope == 2, park, np.where(scope == 1, prov, 0))
         key = _combine((scope, 3), (which, max(n_park, n_prov)))
 
@@ -199,10 +242,8 @@ class ReasonBuilder:
             ent = self._ent(d)
             return (ent.size if ent is not None else None, d.amount)
 
-        nk, n_nk = self._need_codes(ni, need_key)
-        ok, n_ok = self._off_codes(
-            oi, lambda o: (o.eligible_sizes, o.amount_min, o.amount_max, o.kind)
-        )
+        nk, n_nk = self._need_codes(need_key)
+        ok, n_ok = self._off_codes(lambda o: (o.eligible_sizes, o.amount_min, o.amount_max, o.kind))
         key = np.where(fin, _combine((nk, n_nk), (ok, n_ok)), -1)
 
         def make(p: int) -> Part | None:
@@ -223,7 +264,7 @@ class ReasonBuilder:
             return Part("training_dates", 0.0, {"starts_on": off.starts_on.isoformat()})
 
         code, _ = self._off_codes(
-            oi, lambda o: o.starts_on if o.kind == "training" and o.starts_on else None
+            lambda o: o.starts_on if o.kind == "training" and o.starts_on else None
         )
         return _by_key(code, make)
 
@@ -234,43 +275,33 @@ class ReasonBuilder:
         if sel.size == 0:
             return out, present
         n_sel, o_sel = ni[sel], oi[sel]
+        if rule == "price":  # nearly one key a pair: built per pair, from per-listing pieces
+            out[sel] = self._price(n_sel, o_sel, col[sel])
+            return out, present
         pts10 = p10[sel]
         top = int(pts10.max()) + 1
         if rule == "category":
-            cat, n_cat = self._need_codes(n_sel, lambda d: d.category)
-            same = np.fromiter(
-                (
-                    self.needs[a].category == self.offs[b].category
-                    for a, b in zip(n_sel.tolist(), o_sel.tolist(), strict=True)
-                ),
-                np.int64,
-                sel.size,
-            )
-            key = _combine((pts10, top), (cat, n_cat), (same, 2))
+            shared = _Codes()  # one numbering for both sides: equal codes, equal categories
+            n_c = [shared(d.category) for d in self._n_recs]
+            o_c = [shared(o.category) for o in self._o_recs]
+            cat = np.array(n_c, dtype=np.int64)[self._n_inv[sel]]
+            same = cat == np.array(o_c, dtype=np.int64)[self._o_inv[sel]]
+            key = _combine((pts10, top), (cat, len(shared.ids)), (same.astype(np.int64), 2))
         elif rule == "industry":
-            ind, n_ind = self._need_codes(n_sel, self._need_industries)
-            oind, n_oind = self._off_codes(o_sel, lambda o: tuple(o.industries))
-            key = _combine((pts10, top), (ind, n_ind), (oind, n_oind))
+            key = _combine((pts10, top), (self._shared_industry(sel), 256))
         elif rule == "park":
-            park, n_park = self._need_codes(n_sel, lambda d: d.park_id)
+            park, n_park = self._need_codes(lambda d: d.park_id, sel)
             key = _combine((pts10, top), (park, n_park))
         elif rule == "verified":
             key = pts10
-        elif rule == "price":
-            nk, n_nk = self._need_codes(n_sel, lambda d: (d.amount, d.budget_min, d.budget_max))
-            ok, n_ok = self._off_codes(
-                o_sel, lambda o: (o.kind, o.amount_min, o.amount_max, o.price_min, o.price_max)
-            )
-            key = _combine((pts10, top), (nk, n_nk), (ok, n_ok))
         elif rule == "freshness":
             day, n_day = self._off_codes(
-                o_sel, lambda o: o.published_at.date() if o.published_at else None
+                lambda o: o.published_at.date() if o.published_at else None, sel
             )
             key = _combine((pts10, top), (day, n_day))
         elif rule == "response":
             rate, n_rate = self._off_codes(
-                o_sel,
-                lambda o: p.response_rate if (p := self._prov(o)) is not None else None,
+                lambda o: p.response_rate if (p := self._prov(o)) is not None else None, sel
             )
             key = _combine((pts10, top), (rate, n_rate))
         else:  # pragma: no cover - every soft rule is listed above
@@ -293,6 +324,63 @@ class ReasonBuilder:
         out[sel] = _by_key(key, make)[0]
         return out, present
 
+    def _price(self, n_sel: I64, o_sel: I64, points: F64) -> Obj:
+        """The price parts of pairs that have one: what :func:`soft_params` says for
+        ``"price"``, assembled from each listing's fields once."""
+        needs, offs = self.needs, self.offs
+        un, n_inv = np.unique(n_sel, return_inverse=True)
+        uo, o_inv = np.unique(o_sel, return_inverse=True)
+        n_list = [needs[r] for r in un.tolist()]
+        o_list = [offs[c] for c in uo.tolist()]
+        budget = [
+            _present(("budget_min", d.budget_min), ("budget_max", d.budget_max)) for d in n_list
+        ]
+        priced = [_present(("price_min", o.price_min), ("price_max", o.price_max)) for o in o_list]
+        amounts = [
+            _present(("amount_min", o.amount_min), ("amount_max", o.amount_max)) for o in o_list
+        ]
+        bmax = np.array([_nan(d.budget_max) for d in n_list])[n_inv.reshape(-1)]
+        high = np.array(
+            [_nan(o.price_max if o.price_max is not None else o.price_min) for o in o_list]
+        )[o_inv.reshape(-1)]
+        with np.errstate(invalid="ignore"):
+            within = (high <= bmax).tolist()  # nan on either side: not within
+        fin_off = np.array([o.kind == "finance" for o in o_list])[o_inv.reshape(-1)]
+        amount = [d.amount for d in n_list]
+        ni, oi = n_inv.reshape(-1).tolist(), o_inv.reshape(-1).tolist()
+        made: list[Part] = []
+        add = made.append
+        for a, b, pts, fin, inside in zip(
+            ni, oi, points.tolist(), fin_off.tolist(), within, strict=True
+        ):
+            if fin and amount[a] is not None:
+                params = {"position": "covered", "amount": amount[a], **amounts[b]}
+            else:
+                params = {"position": "within" if inside else "overlap", **priced[b], **budget[a]}
+            add(Part("price", pts, params))
+        return np.fromiter(made, dtype=object, count=len(made))
+
+    def _shared_industry(self, sel: I64) -> I64:
+        """What the industry part names, as a number: the lowest division both sides
+        share (1..127; GB/T 4754 codes sort as their numbers do), else 128 + the
+        lowest shared section, else 255."""
+
+        def bits(records: Sequence[Any], inv: I64, codes: Callable[[Any], tuple[str, ...]]):
+            got = np.array([industry_bits(codes(r)) for r in records], dtype=np.uint64)
+            got = got.reshape(-1, 3)[inv[sel]]
+            return got[:, 0], got[:, 1], got[:, 2]
+
+        n_lo, n_hi, n_sec = bits(self._n_recs, self._n_inv, self._need_industries)
+        o_lo, o_hi, o_sec = bits(self._o_recs, self._o_inv, lambda o: tuple(o.industries))
+        lo, hi, sec = n_lo & o_lo, n_hi & o_hi, n_sec & o_sec
+        return np.where(
+            lo != 0,
+            _lowest_bit(lo),
+            np.where(
+                hi != 0, 64 + _lowest_bit(hi), np.where(sec != 0, 128 + _lowest_bit(sec), 255)
+            ),
+        )
+
     def _need_industries(self, d: NeedRecord) -> tuple[str, ...]:
         ent = self._ent(d)
         return tuple(d.industries or (ent.industries if ent is not None else ()))
@@ -307,9 +395,10 @@ class ReasonBuilder:
         else:
             cols = term_columns(self.model, self.xn, self.xo, ni[sel], oi[sel])
         terms = self._labels(cols, ni[sel])
+        sims = np.round(cos[sel], 3).tolist()
         made = [
-            Part("capability", pts, {"terms": t, "similarity": round(c, 3)})
-            for pts, t, c in zip(col[sel].tolist(), terms, cos[sel].tolist(), strict=True)
+            Part("capability", pts, {"terms": t, "similarity": c})
+            for pts, t, c in zip(col[sel].tolist(), terms, sims, strict=True)
         ]
         out[sel] = np.fromiter(made, dtype=object, count=len(made))
         return out, present
@@ -318,16 +407,25 @@ class ReasonBuilder:
         """The terms named by ``cols`` (rows of :func:`term_columns`), Latin words in
         the need's own spelling."""
         names, latin = self.model.names()  # the last one (index -1) is None: it pads
+        lab = names[cols]
+        # A Latin (ASCII) term is written as the need wrote it, spelled once per (need,
+        # term).
+        r, c = np.nonzero(latin[cols])
+        if r.size:
+            term = cols[r, c]
+            key = need_rows[r] * (latin.size + 1) + term
+            _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+            spelled = np.empty(first.size, dtype=object)
+            for g, f in enumerate(first.tolist()):
+                spelled[g] = self._spelling(int(need_rows[r[f]]), names[term[f]])
+            lab[r, c] = spelled[inv.reshape(-1)]
         out: list[list[str]] = [[]] * cols.shape[0]
         counts = (cols >= 0).sum(axis=1)
         for k in range(1, cols.shape[1] + 1):
             rows = np.flatnonzero(counts == k)
             if rows.size:
-                for r, t in zip(rows.tolist(), names[cols[rows, :k]].tolist(), strict=True):
-                    out[r] = t
-        for r in np.flatnonzero(latin[cols].any(axis=1)).tolist():
-            row = int(need_rows[r])
-            out[r] = [self._spelling(row, t) if t.isascii() else t for t in out[r]]
+                for q, t in zip(rows.tolist(), lab[rows, :k].tolist(), strict=True):
+                    out[q] = t
         return out
 
     def _spelling(self, row: int, word: str) -> str:
@@ -336,6 +434,22 @@ class ReasonBuilder:
         if got is None:
             got = self._spell[key] = spelling(self.needs[row], word)
         return got
+
+
+def _lowest_bit(x: npt.NDArray[np.uint64]) -> I64:
+    """The index of each value's lowest set bit (0 for a value of 0: mask those)."""
+    low = x & (~x + np.uint64(1))
+    low[low == 0] = 1
+    return np.log2(low.astype(np.float64)).astype(np.int64)  # exact for powers of two
+
+
+def _present(*pairs: tuple[str, Any]) -> dict[str, Any]:
+    """The pairs whose value is given, in order."""
+    return {k: v for k, v in pairs if v is not None}
+
+
+def _nan(value: int | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def term_columns(

@@ -88,8 +88,8 @@ class Weights:
 
         Raises:
             ValueError: not an object; an unknown key; ``threshold`` or a weight that is
-                not a finite number, is negative, or (threshold) above 100; an unknown
-                rule name in ``weights``.
+                not a finite number, is negative, or above 100; an unknown rule name
+                in ``weights``.
         """
         if not isinstance(data, Mapping):
             raise ValueError("weights: expected a JSON object with threshold and weights")
@@ -109,6 +109,10 @@ class Weights:
                     f"weights: unknown rule {rule!r} (soft rules: {', '.join(SOFT_RULES)})"
                 )
             weights[rule] = _number(value, f"weights.{rule}")
+            if weights[rule] > 100:
+                # The admin form allows 0..100 too; the full recompute keeps scores in
+                # small integers (tenths), which this bound keeps exact.
+                raise ValueError(f"weights: weights.{rule} must be at most 100, got {value:g}")
         return cls(threshold=threshold, weights=weights)
 
     def to_dict(self) -> dict[str, Any]:

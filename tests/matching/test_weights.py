@@ -30,6 +30,7 @@ def test_round_trip_keeps_the_file_shape() -> None:
         ({"threshold": 40, "colour": 1}, "unknown key 'colour'"),
         ({"weights": {"charisma": 5}}, "unknown rule 'charisma'"),
         ({"weights": {"category": -1}}, "weights.category must not be negative"),
+        ({"weights": {"capability": 150}}, "weights.capability must be at most 100, got 150"),
         ({"weights": {"category": "25"}}, "weights.category must be a number"),
         ({"weights": {"category": True}}, "weights.category must be a number"),
         ({"weights": {"category": float("nan")}}, "weights.category must be a finite number"),
