@@ -11,12 +11,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from matching.rules import NATIONWIDE, SIZES
+from matching.slots import Slots
 from matching.types import Enterprise, NeedRecord, OfferingRecord, Provider
 
 F64 = npt.NDArray[np.float64]
@@ -120,10 +122,15 @@ class OfferingArrays:
     div_lo: U64
     div_hi: U64
     sections: U64
+    region_bits: I64  # bit REGIONS(p) for each province served; -1: look at the record
+    has_parks: B  # names parks (park_ids not empty)
 
 
 CODES = Codes()  # one numbering per process, so cached rows stay valid between calls
+REGIONS = Codes()  # provinces as bit numbers of OfferingArrays.region_bits
+_REGION_BITS = 62
 _ROW_CACHE_MAX = 400_000
+_ORG_ID = attrgetter("org_id")
 
 
 def _need_row(d: NeedRecord, ent: Enterprise | None, codes: Codes) -> tuple[object, ...]:
@@ -153,6 +160,13 @@ def _offering_row(o: OfferingRecord, prov: Provider | None, codes: Codes) -> tup
         mask |= SIZE_BIT.get(s, 0)
     rate = prov.response_rate if prov is not None else None
     lo, hi, sec = industry_bits(tuple(o.industries))
+    bits = 0
+    for region in o.regions:
+        b = REGIONS(region)
+        if b >= _REGION_BITS:
+            bits = -1
+            break
+        bits |= 1 << b
     return (
         o.id,
         codes(o.kind),
@@ -173,6 +187,8 @@ def _offering_row(o: OfferingRecord, prov: Provider | None, codes: Codes) -> tup
         lo,
         hi,
         sec,
+        bits,
+        bool(o.park_ids),
     )
 
 
@@ -183,7 +199,7 @@ _NEED_TYPES = (
 _OFF_TYPES = (
     np.int64, np.int64, np.int64, np.int64, np.float64, np.float64, np.float64, np.float64,
     np.float64, np.int64, np.float64, np.bool_, np.bool_, np.bool_, np.float64, np.float64,
-    np.uint64, np.uint64, np.uint64,
+    np.uint64, np.uint64, np.uint64, np.int64, np.bool_,
 )  # fmt: skip
 
 
@@ -194,8 +210,9 @@ def _columns(rows: list[tuple[object, ...]], types: tuple[type, ...]) -> list[np
 
 
 class _Store:
-    """Cached attribute rows as columns: listing id -> (record, its organization, slot);
-    a batch of listings is one fancy index per column, not a row-to-column transpose."""
+    """Cached attribute rows as columns, by slot (:class:`~matching.slots.Slots`: listing
+    id -> slot, valid for the record and its organization); a batch of listings is
+    one fancy index per column, not a row-to-column transpose."""
 
     def __init__(self, types: tuple[type, ...]) -> None:
         self.types = types
@@ -203,7 +220,7 @@ class _Store:
 
     def clear(self) -> None:
         self.cols: list[npt.NDArray[Any]] = [np.zeros(1024, dtype=t) for t in self.types]
-        self.slots: dict[int, tuple[Any, Any, int]] = {}
+        self.slots = Slots()
 
     def gather(
         self,
@@ -213,23 +230,15 @@ class _Store:
     ) -> list[npt.NDArray[Any]]:
         if len(self.slots) > _ROW_CACHE_MAX:
             self.clear()
-        slots = self.slots
-        hits = [slots.get(r.id) for r in records]
-        org_of = [orgs.get(r.org_id) for r in records]
-        stale = [
-            k
-            for k, (h, r, g) in enumerate(zip(hits, records, org_of, strict=True))
-            if h is None or (h[0] is not r and h[0] != r) or (h[1] is not g and h[1] != g)
-        ]
-        for k in stale:
-            r, org, hit = records[k], org_of[k], hits[k]
-            slot = hit[2] if hit is not None else len(slots)
+        org_of = list(map(orgs.get, map(_ORG_ID, records)))
+        at, stale = self.slots.find(records, org_of)
+        for k in stale.tolist():
+            r, org = records[k], org_of[k]
+            slot = at[k] = self.slots.assign(r, org)
             if slot >= self.cols[0].size:
                 self.cols = [np.resize(c, c.size * 2) for c in self.cols]
             for col, value in zip(self.cols, make(r, org), strict=True):
                 col[slot] = value
-            hits[k] = slots[r.id] = (r, org, slot)
-        at = np.fromiter((h[2] for h in hits), dtype=np.int64, count=len(hits))  # type: ignore[index]
         return [c[at] for c in self.cols]
 
 
@@ -289,6 +298,29 @@ def serves_matrix(
             if rows:
                 out[rows, j] = True
     return out
+
+
+def serves_province(offs: Sequence[OfferingRecord], o: OfferingArrays, province: str) -> B:
+    """Per offering: does it name ``province`` among its regions?"""
+    bit = REGIONS.ids.get(province)
+    if bit is None:  # no offering has named it yet
+        got = np.zeros(len(offs), dtype=np.bool_)
+    elif bit < _REGION_BITS:
+        got = (o.region_bits & (1 << bit)) != 0
+    else:
+        got = np.fromiter((province in x.regions for x in offs), np.bool_, len(offs))
+        return got
+    for k in np.flatnonzero(o.region_bits == -1).tolist():
+        got[k] = province in offs[k].regions
+    return got
+
+
+def names_park(offs: Sequence[OfferingRecord], o: OfferingArrays, park_id: int) -> B:
+    """Per offering: does it name the park ``park_id``?"""
+    got = np.zeros(len(offs), dtype=np.bool_)
+    for k in np.flatnonzero(o.has_parks).tolist():
+        got[k] = park_id in offs[k].park_ids
+    return got
 
 
 def today_ordinal(today: date) -> float:

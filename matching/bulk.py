@@ -441,10 +441,7 @@ def _remember_weighted(
     x: sp.csr_matrix,
 ) -> None:
     """Keep the normalised rows for the single-listing rankings that follow."""
-    cache = model.weighted_rows.setdefault(side, {})
-    ind, dat, ptr = x.indices, x.data, x.indptr.tolist()
-    for r, rec in enumerate(records):
-        cache[rec.id] = (rec, ind[ptr[r] : ptr[r + 1]], dat[ptr[r] : ptr[r + 1]])
+    model.row_store(side).load(records, x)
 
 
 def _cat(picks: list[_Picks]) -> _Picks:

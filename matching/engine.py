@@ -7,14 +7,22 @@ Both directions score pairs with the same vectorised rules
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from matching.arrays import CODES, Codes, need_arrays, offering_arrays, today_ordinal
+from matching.arrays import (
+    CODES,
+    Codes,
+    names_park,
+    need_arrays,
+    offering_arrays,
+    serves_province,
+    today_ordinal,
+)
 from matching.context import Context
 from matching.reasons import ReasonBuilder
 from matching.rules import SOFT_RULE_NAMES
@@ -69,38 +77,21 @@ def _doc(record: Any) -> Doc:
     return Doc(record.title, tuple(record.tags), record.text)
 
 
-_WEIGHTED_MAX = 400_000
-
-
 def _fitted_rows(model: TextModel, side: str, records: Sequence[Any]) -> sp.csr_matrix:
-    """Normalised rows of ``records`` under the fitted idf, from the model's cache when
-    the record is the one (or equal to the one) they were computed for."""
-    cache = model.weighted_rows.setdefault(side, {})
-    found: list[Any] = [cache.get(r.id) for r in records]
-    miss = [
-        k
-        for k, (h, r) in enumerate(zip(found, records, strict=True))
-        if h is None or (h[0] is not r and h[0] != r)
-    ]
-    if miss:
-        raw = model.rows(side, [(records[k].id, _doc(records[k])) for k in miss])
+    """Normalised rows of ``records`` under the fitted idf, from the model's row store
+    where the record is the one (or equal to the one) they were computed for."""
+    store = model.row_store(side)
+    at, miss = store.lookup(records)
+    if miss.size:
+        if store.full(miss.size):
+            store.clear()
+            at, miss = store.lookup(records)
+        todo = [records[k] for k in miss.tolist()]
+        raw = model.rows(side, [(r.id, _doc(r)) for r in todo])
         width = model.n_cols
-        raw = sp.csr_matrix((raw.data, raw.indices, raw.indptr), shape=(len(miss), width))
-        w = weigh(raw, model.idf(), width)
-        if len(cache) > _WEIGHTED_MAX:
-            cache.clear()
-        for r, k in enumerate(miss):
-            lo, hi = w.indptr[r], w.indptr[r + 1]
-            found[k] = cache[records[k].id] = (records[k], w.indices[lo:hi], w.data[lo:hi])
-    n = len(records)
-    lengths = np.fromiter((f[1].size for f in found), dtype=np.int64, count=n)
-    indptr = np.concatenate(([0], np.cumsum(lengths)))
-    if n:
-        indices = np.concatenate([f[1] for f in found])
-        data = np.concatenate([f[2] for f in found])
-    else:
-        indices, data = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-    return sp.csr_matrix((data, indices, indptr), shape=(n, model.n_cols))
+        raw = sp.csr_matrix((raw.data, raw.indices, raw.indptr), shape=(len(todo), width))
+        at[miss] = store.put(todo, weigh(raw, model.idf(), width))
+    return store.matrix(at, model.n_cols)
 
 
 def cosines(xn: sp.csr_matrix, xo: sp.csr_matrix) -> npt.NDArray[np.float64]:
@@ -108,19 +99,14 @@ def cosines(xn: sp.csr_matrix, xo: sp.csr_matrix) -> npt.NDArray[np.float64]:
     return np.asarray((xn @ xo.T).toarray(), dtype=np.float64)
 
 
-def _dedupe(items: Iterable[NeedRecord] | Iterable[OfferingRecord]) -> list:
-    """``items`` without repeated ids (the first one kept)."""
-    got: list = list(items)
-    ids = np.fromiter((x.id for x in got), dtype=np.int64, count=len(got))
-    if np.unique(ids).size == ids.size:
-        return got
-    seen: set[int] = set()
-    out = []
-    for x in got:
-        if x.id not in seen:
-            seen.add(x.id)
-            out.append(x)
-    return out
+def _unique(records: list[Any], arr: Any) -> tuple[list[Any], Any]:
+    """``records`` (and their columns ``arr``) without repeated ids, the first kept."""
+    _, first = np.unique(arr.ids, return_index=True)
+    if first.size == len(records):
+        return records, arr
+    keep = np.sort(first)
+    cols = {f.name: getattr(arr, f.name)[keep] for f in fields(arr)}
+    return [records[k] for k in keep.tolist()], type(arr)(**cols)
 
 
 def _kind_codes(codes: Codes) -> tuple[int, int]:
@@ -136,20 +122,21 @@ def rank_for_need(
     ``ctx.excluded`` are left out, as are pairs scoring 0. Sorted by score, best
     first, then by offering id. The threshold is not applied (the app decides).
     """
-    offs: list[OfferingRecord] = _dedupe(offerings)
+    offs: list[OfferingRecord] = list(offerings)
     if not offs or limit <= 0:
         return []
+    codes = CODES
+    o_arr = offering_arrays(offs, ctx.providers, codes)
+    offs, o_arr = _unique(offs, o_arr)
     model = ctx.model
     xn, xo = vectors(model, [need], offs)
     cos = cosines(xn, xo)[0]
-    codes = CODES
     n_arr = need_arrays([need], ctx.enterprises, codes)
-    o_arr = offering_arrays(offs, ctx.providers, codes)
     m = len(offs)
     i = np.zeros(m, dtype=np.intp)
     j = np.arange(m, dtype=np.intp)
-    park_ok = np.fromiter((need.park_id in o.park_ids for o in offs), np.bool_, count=m)
-    prov_ok = np.fromiter((need.province in o.regions for o in offs), np.bool_, count=m)
+    park_ok = names_park(offs, o_arr, need.park_id)
+    prov_ok = serves_province(offs, o_arr, need.province)
     fin, trn = _kind_codes(codes)
     today = today_ordinal(ctx.today)
     ok = hard_ok(n_arr, o_arr, i, j, o_arr.nationwide | prov_ok | park_ok, fin, trn, today)
@@ -196,20 +183,21 @@ def rank_for_offering(
 ) -> list[Match]:
     """The best ``limit`` needs for ``offering`` among ``needs`` (same rules and
     exclusions as :func:`rank_for_need`; sorted by score, then need id)."""
-    nds: list[NeedRecord] = _dedupe(needs)
+    nds: list[NeedRecord] = list(needs)
     if not nds or limit <= 0:
         return []
+    codes = CODES
+    n_arr = need_arrays(nds, ctx.enterprises, codes)
+    nds, n_arr = _unique(nds, n_arr)
     model = ctx.model
     xn, xo = vectors(model, nds, [offering])
     cos = cosines(xn, xo)[:, 0]
-    codes = CODES
-    n_arr = need_arrays(nds, ctx.enterprises, codes)
     o_arr = offering_arrays([offering], ctx.providers, codes)
     n = len(nds)
     i = np.arange(n, dtype=np.intp)
     j = np.zeros(n, dtype=np.intp)
-    park_ok = np.fromiter((d.park_id in offering.park_ids for d in nds), np.bool_, count=n)
-    prov_ok = np.fromiter((d.province in offering.regions for d in nds), np.bool_, count=n)
+    park_ok = np.isin(n_arr.park, np.fromiter(offering.park_ids, np.int64))
+    prov_ok = np.isin(n_arr.province, np.array([codes(r) for r in offering.regions], np.int64))
     fin, trn = _kind_codes(codes)
     today = today_ordinal(ctx.today)
     serves = o_arr.nationwide[0] | prov_ok | park_ok
@@ -251,8 +239,9 @@ def complements_for_need(
         ctx.weights.threshold,
         {r: ctx.weights.of(r) for r in SOFT_RULE_NAMES if r not in _COMPLEMENT_SKIP},
     )
+    pool = list(offerings)
     for kind in COMPLEMENT_KINDS:
-        offs = [o for o in _dedupe(offerings) if o.kind == kind and o.public]
+        offs = [o for o in pool if o.kind == kind and o.public]
         if not offs:
             continue
         # Score the need as if it asked for this kind: the kind and branch rules then

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from matching.rowstore import RowStore
 from search.text import SEP, Segmenter, analyze_corpus, is_cjk, normalize, normalize_joined
 
 TITLE_WEIGHT = 2.0
@@ -164,10 +165,10 @@ class TextModel:
         self.df: npt.NDArray[np.float64] | None = None
         self.n_docs = 0
         self._cache: dict[tuple[str, int], tuple[Doc, I32, F32]] = {}
-        # Normalised rows under the fitted idf, by side and listing id: (the record they
-        # were computed for, indices, data). Cleared by fit(); a column added later
+        # Normalised rows under the fitted idf, by side ("need" | "offering"), each valid
+        # for the record it was computed for. Cleared by fit(); a column added later
         # changes no existing row's weights.
-        self.weighted_rows: dict[str, dict[int, tuple[Any, I32, F32]]] = {}
+        self.weighted_rows: dict[str, RowStore] = {}
         self._pending_words: dict[int, str] = {}
         self._pending_latin: dict[int, str] = {}
         self._labelled = np.zeros(0, dtype=np.bool_)
@@ -320,6 +321,13 @@ class TextModel:
         self.df, self.n_docs = df, n
         self._fitted_idf = None
         self.weighted_rows.clear()  # their idf changed
+
+    def row_store(self, side: str) -> RowStore:
+        """The normalised rows of ``side`` under the fitted idf."""
+        got = self.weighted_rows.get(side)
+        if got is None:
+            got = self.weighted_rows[side] = RowStore()
+        return got
 
     def idf(self, local: sp.csr_matrix | None = None) -> npt.NDArray[np.float32]:
         """The idf of every column: fitted, or from ``local`` when the model is unfitted.
