@@ -25,6 +25,7 @@ from matching.arrays import (
 )
 from matching.context import Context
 from matching.reasons import ReasonBuilder
+from matching.rowstore import RowStore
 from matching.rules import SOFT_RULE_NAMES
 from matching.scoring import hard_ok, soft_points, total
 from matching.text import Doc, TextModel
@@ -32,6 +33,7 @@ from matching.types import Match, NeedRecord, OfferingRecord, Part
 from matching.weights import Weights
 
 F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
 
 
 def need_doc(need: NeedRecord) -> Doc:
@@ -77,9 +79,9 @@ def _doc(record: Any) -> Doc:
     return Doc(record.title, tuple(record.tags), record.text)
 
 
-def _fitted_rows(model: TextModel, side: str, records: Sequence[Any]) -> sp.csr_matrix:
-    """Normalised rows of ``records`` under the fitted idf, from the model's row store
-    where the record is the one (or equal to the one) they were computed for."""
+def _fitted_slots(model: TextModel, side: str, records: Sequence[Any]) -> tuple[RowStore, I64]:
+    """The row store of ``side`` and the slots of ``records``' rows under the fitted
+    idf, computing the rows of records it lacks (new, or changed since)."""
     store = model.row_store(side)
     at, miss = store.lookup(records)
     if miss.size:
@@ -91,7 +93,46 @@ def _fitted_rows(model: TextModel, side: str, records: Sequence[Any]) -> sp.csr_
         width = model.n_cols
         raw = sp.csr_matrix((raw.data, raw.indices, raw.indptr), shape=(len(todo), width))
         at[miss] = store.put(todo, weigh(raw, model.idf(), width))
-    return store.matrix(at, model.n_cols)
+    return store, at
+
+
+def _fitted_rows(model: TextModel, side: str, records: Sequence[Any]) -> sp.csr_matrix:
+    """Normalised rows of ``records`` under the fitted idf."""
+    store, at = _fitted_slots(model, side, records)
+    return store.rows(at, model.n_cols)
+
+
+class _Against:
+    """One listing's normalised row, its cosine with each of many candidates, and the
+    candidates' rows on demand (only the picked ones are ever materialised)."""
+
+    def __init__(self, model: TextModel, side: str, one: Any, many: Sequence[Any]) -> None:
+        other = "offering" if side == "need" else "need"
+        if model.df is None:  # unfitted: the idf comes from these listings
+            if side == "need":
+                x1, xm = vectors(model, [one], many)
+            else:
+                xm, x1 = vectors(model, many, [one])
+            self.one = x1
+            self.cos = np.asarray((xm @ x1.T).toarray()[:, 0], dtype=np.float64)
+            self._many: sp.csr_matrix | None = xm
+            return
+        store, at = _fitted_slots(model, other, many)
+        self.one = _fitted_rows(model, side, [one])
+        width = model.n_cols  # after both: either side may have added columns
+        self.one = sp.csr_matrix(
+            (self.one.data, self.one.indices, self.one.indptr), shape=(1, width)
+        )
+        v = np.zeros(width, dtype=np.float32)
+        v[self.one.indices] = self.one.data
+        self.cos = store.dots(at, v).astype(np.float64)
+        self._many, self._store, self._at, self._width = None, store, at, width
+
+    def rows(self, idx: npt.NDArray[np.intp]) -> sp.csr_matrix:
+        """The candidates' rows at positions ``idx``."""
+        if self._many is not None:
+            return self._many[idx]
+        return self._store.rows(self._at[idx], self._width)
 
 
 def cosines(xn: sp.csr_matrix, xo: sp.csr_matrix) -> npt.NDArray[np.float64]:
@@ -128,9 +169,8 @@ def rank_for_need(
     codes = CODES
     o_arr = offering_arrays(offs, ctx.providers, codes)
     offs, o_arr = _unique(offs, o_arr)
-    model = ctx.model
-    xn, xo = vectors(model, [need], offs)
-    cos = cosines(xn, xo)[0]
+    text = _Against(ctx.model, "need", need, offs)
+    cos = text.cos
     n_arr = need_arrays([need], ctx.enterprises, codes)
     m = len(offs)
     i = np.zeros(m, dtype=np.intp)
@@ -146,36 +186,41 @@ def rank_for_need(
     score = total(pts)
     sel = np.flatnonzero(ok & (score > 0))
     order = sel[np.lexsort((o_arr.ids[sel], -score[sel]))][:limit]
-    scope = np.where(park_ok, 2, np.where(prov_ok, 1, 0)).astype(np.int64)
-    return _matches(ctx, [need], offs, xn, xo, i[order], order, score, cos, pts, scope[order])
+    scope = np.where(park_ok[order], 2, np.where(prov_ok[order], 1, 0)).astype(np.int64)
+    picked = [offs[k] for k in order.tolist()]
+    return _matches(
+        ctx, "need", [need], picked, text.one, text.rows(order), order, score, cos, pts, scope
+    )
 
 
 def _matches(
     ctx: Context,
+    side: str,
     needs: Sequence[NeedRecord],
     offs: Sequence[OfferingRecord],
     xn: sp.csr_matrix,
     xo: sp.csr_matrix,
-    ni: npt.NDArray[np.intp],
-    oi: npt.NDArray[np.intp],
+    k: npt.NDArray[np.intp],
     score: npt.NDArray[np.float64],
     cos: npt.NDArray[np.float64],
     pts: dict[str, npt.NDArray[np.float64]],
     scope: npt.NDArray[np.int64],
 ) -> list[Match]:
-    """The Matches of the picked pairs (``k`` indexes ``score``/``cos``/``pts``, which
-    run over the candidates), built as the full recompute builds them."""
-    k = oi if len(needs) == 1 else ni
+    """The Matches of one listing (on ``side``) with the picked candidates:
+    ``needs``/``offs`` are that listing and the picked ones (their rows ``xn``/``xo``),
+    ``k`` the picked positions in the candidate arrays ``score``/``cos``/``pts``. Built
+    as the full recompute builds them."""
     stack = np.zeros((k.size, len(SOFT_RULE_NAMES)))
     for r, rule in enumerate(SOFT_RULE_NAMES):
         if rule in pts:
             stack[:, r] = np.broadcast_to(pts[rule], score.shape)[k]
+    pairs = np.arange(k.size, dtype=np.int64)
+    one = np.zeros(k.size, dtype=np.int64)
+    ni, oi = (one, pairs) if side == "need" else (pairs, one)
     builder = ReasonBuilder(
         needs, offs, ctx.enterprises, ctx.providers, ctx.model, xn, xo, ctx.today
     )
-    return builder.matches(
-        np.asarray(ni, np.int64), np.asarray(oi, np.int64), score[k], cos[k], stack, scope
-    )
+    return builder.matches(ni, oi, score[k], cos[k], stack, scope)
 
 
 def rank_for_offering(
@@ -189,9 +234,8 @@ def rank_for_offering(
     codes = CODES
     n_arr = need_arrays(nds, ctx.enterprises, codes)
     nds, n_arr = _unique(nds, n_arr)
-    model = ctx.model
-    xn, xo = vectors(model, nds, [offering])
-    cos = cosines(xn, xo)[:, 0]
+    text = _Against(ctx.model, "offering", offering, nds)
+    cos = text.cos
     o_arr = offering_arrays([offering], ctx.providers, codes)
     n = len(nds)
     i = np.arange(n, dtype=np.intp)
@@ -208,8 +252,21 @@ def rank_for_offering(
     score = total(pts)
     sel = np.flatnonzero(ok & (score > 0))
     order = sel[np.lexsort((n_arr.ids[sel], -score[sel]))][:limit]
-    scope = np.where(park_ok, 2, np.where(prov_ok, 1, 0)).astype(np.int64)
-    return _matches(ctx, nds, [offering], xn, xo, order, j[order], score, cos, pts, scope[order])
+    scope = np.where(park_ok[order], 2, np.where(prov_ok[order], 1, 0)).astype(np.int64)
+    picked = [nds[k] for k in order.tolist()]
+    return _matches(
+        ctx,
+        "offering",
+        picked,
+        [offering],
+        text.rows(order),
+        text.one,
+        order,
+        score,
+        cos,
+        pts,
+        scope,
+    )
 
 
 COMPLEMENT_KINDS = ("finance", "training")
