@@ -41,7 +41,7 @@ from matching.engine import need_doc, offering_doc, weigh
 from matching.reasons import ReasonBuilder, nameable_rows, term_columns
 from matching.rules import NATIONWIDE, SOFT_RULE_NAMES
 from matching.scoring import hard_ok, score10, soft_points
-from matching.text import TERMS_SHOWN, TextModel
+from matching.text import TERMS_SHOWN, Doc, TextModel, Tokens
 from matching.types import Match, NeedRecord, OfferingRecord
 
 MAX_CELLS = 1_500_000  # pairs scored at once in one unit (memory ~ 100 bytes a pair)
@@ -347,8 +347,9 @@ def recompute_all(
     offs = list({o.id: o for o in offerings}.values())
     nds = list({d.id: d for d in needs}.values())
     model = ctx.model
-    raw_n = model.analyze([need_doc(d) for d in nds])
-    raw_o = model.analyze([offering_doc(o) for o in offs])
+    raw_n, raw_o = _analyze(
+        model, [need_doc(d) for d in nds], [offering_doc(o) for o in offs], workers
+    )
     width = model.n_cols
     raw_n = sp.csr_matrix((raw_n.data, raw_n.indices, raw_n.indptr), shape=(len(nds), width))
     raw_o = sp.csr_matrix((raw_o.data, raw_o.indices, raw_o.indptr), shape=(len(offs), width))
@@ -393,6 +394,49 @@ def recompute_all(
     result = _assemble(nds, offs, ctx, xn, xo, n_arr, o_arr, results, limit, fin)
     result.term_cols = _term_columns(model, xn, xo, result._t, workers)
     return result
+
+
+_DOCS: tuple[TextModel, list[list[Doc]]] | None = None
+TOKENS_PER_TASK = 10_000  # documents a worker tokenises at once
+TOKENS_INLINE_BELOW = 20_000  # fewer documents than this: not worth forking
+
+
+def _tokens_task(task: tuple[int, int, int]) -> Tokens:
+    assert _DOCS is not None
+    model, sides = _DOCS
+    side, lo, hi = task
+    return model.tokens(sides[side][lo:hi])
+
+
+def _analyze(
+    model: TextModel, need_docs: list[Doc], off_docs: list[Doc], workers: int
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """The raw weights of both sides, tokenised on ``workers`` forked processes (the
+    tokens are assembled here, needs first, exactly as one process would)."""
+    global _DOCS
+    if (
+        workers <= 1
+        or len(need_docs) + len(off_docs) < TOKENS_INLINE_BELOW
+        or not hasattr(os, "fork")
+    ):
+        return model.analyze(need_docs), model.analyze(off_docs)
+    sides = [need_docs, off_docs]
+    tasks = [
+        (side, lo, min(lo + TOKENS_PER_TASK, len(docs)))
+        for side, docs in enumerate(sides)
+        for lo in range(0, len(docs), TOKENS_PER_TASK)
+    ]
+    _DOCS = (model, sides)
+    try:
+        mp = multiprocessing.get_context("fork")
+        with mp.Pool(min(workers, len(tasks))) as pool:
+            got = pool.map(_tokens_task, tasks)
+    finally:
+        _DOCS = None
+    by_side: list[list[Tokens]] = [[], []]
+    for (side, _, _), tokens in zip(tasks, got, strict=True):
+        by_side[side].append(tokens)
+    return model.assemble(by_side[0]), model.assemble(by_side[1])
 
 
 _TERMS: tuple[TextModel, sp.csr_matrix, sp.csr_matrix, I64, I64] | None = None

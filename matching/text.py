@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -127,6 +127,20 @@ def _trie_regex(words: Iterable[str]) -> str:
         return "(?:" + body + ")?" if end else body
 
     return emit(trie)
+
+
+@dataclass
+class Tokens:
+    """A batch of documents tokenised (:meth:`TextModel.tokens`): per token its row
+    within the batch, key and weight (in arrays per source), and the labels of its
+    Latin words (one dict per corpus: title, tags, text) and whole words."""
+
+    n: int
+    rows: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    keys: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    weights: list[npt.NDArray[np.float32]] = field(default_factory=list)
+    latin: list[dict[int, str]] = field(default_factory=list)
+    words: dict[int, str] = field(default_factory=dict)
 
 
 class TextModel:
@@ -242,28 +256,50 @@ class TextModel:
 
     def analyze(self, docs: Sequence[Doc]) -> sp.csr_matrix:
         """Raw term weights ``log(1 + weighted count)`` of ``docs`` (rows) by column."""
+        return self.assemble([self.tokens(docs)])
+
+    def tokens(self, docs: Sequence[Doc]) -> Tokens:
+        """The weighted tokens of ``docs`` and the labels they bring, without touching
+        the vocabulary (so batches can be tokenised in parallel, then assembled)."""
         n = len(docs)
-        if n == 0:
-            return sp.csr_matrix((0, max(self.n_cols, 1)), dtype=np.float32)
         titles = _fold_many(self, [d.title for d in docs])
         folded_tags = _fold_many(self, [_TAG_SEP.join(d.tags) for d in docs])
         tag_lists = [t.split(_TAG_SEP) if t else [] for t in folded_tags]
         tags = [t.replace(_TAG_SEP, " , ") for t in folded_tags]
         texts = _fold_many(self, [d.text for d in docs])
-        rows: list[npt.NDArray[np.int64]] = []
-        keys: list[npt.NDArray[np.int64]] = []
-        weights: list[npt.NDArray[np.float32]] = []
+        out = Tokens(n)
         for corpus, weight in ((titles, TITLE_WEIGHT), (tags, TAG_WEIGHT), (texts, TEXT_WEIGHT)):
             tok = analyze_corpus(corpus, self._segmenter, [False] * n)
-            rows.append(tok.text_index.astype(np.int64))
-            keys.append(tok.keys.astype(np.int64))
-            weights.append(np.full(tok.keys.size, weight, dtype=np.float32))
-            for k, word in tok.latin.items():
-                self._remember_label(k, word)
-        w_rows, w_keys = self._word_tokens(titles, tag_lists)
-        rows.append(w_rows)
-        keys.append(w_keys)
-        weights.append(np.full(w_keys.size, WORD_WEIGHT, dtype=np.float32))
+            out.rows.append(tok.text_index.astype(np.int64))
+            out.keys.append(tok.keys.astype(np.int64))
+            out.weights.append(np.full(tok.keys.size, weight, dtype=np.float32))
+            out.latin.append(dict(tok.latin))
+        w_rows, w_keys = self._word_tokens(titles, tag_lists, out.words)
+        out.rows.append(w_rows)
+        out.keys.append(w_keys)
+        out.weights.append(np.full(w_keys.size, WORD_WEIGHT, dtype=np.float32))
+        return out
+
+    def assemble(self, batches: Sequence[Tokens]) -> sp.csr_matrix:
+        """The raw weights of consecutive batches of tokens (one row per document, in
+        order), adding their new terms and labels to the vocabulary."""
+        n = sum(b.n for b in batches)
+        if n == 0:
+            return sp.csr_matrix((0, max(self.n_cols, 1)), dtype=np.float32)
+        rows, keys, weights = [], [], []
+        offset = 0
+        for b in batches:
+            rows += [r + offset for r in b.rows]
+            keys += b.keys
+            weights += b.weights
+            offset += b.n
+        # Labels in the order one batch of everything would give them (a later
+        # occurrence of a key replaces an earlier one): corpus by corpus, then words.
+        for corpus in range(3):
+            for b in batches:
+                self._pending_latin.update(b.latin[corpus])
+        for b in batches:
+            self._pending_words.update(b.words)
         all_keys = np.concatenate(keys)
         cols = self._columns(all_keys)
         self._label_pending(all_keys, cols)
@@ -276,7 +312,7 @@ class TextModel:
         return mat
 
     def _word_tokens(
-        self, titles: Sequence[str], tag_lists: Sequence[Sequence[str]]
+        self, titles: Sequence[str], tag_lists: Sequence[Sequence[str]], labels: dict[int, str]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         rows: list[int] = []
         keys: list[int] = []
@@ -288,13 +324,10 @@ class TextModel:
                     words.add(t)
             for w in words:
                 k = _word_key(w)
-                self._pending_words[k] = w
+                labels[k] = w
                 rows.append(i)
                 keys.append(k)
         return np.array(rows, dtype=np.int64), np.array(keys, dtype=np.int64)
-
-    def _remember_label(self, key: int, word: str) -> None:
-        self._pending_latin[key] = word
 
     def _label_pending(self, keys: npt.NDArray[np.int64], cols: I32) -> None:
         if not self._pending_words and not self._pending_latin:

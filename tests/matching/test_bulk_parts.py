@@ -3,8 +3,11 @@ and capability per pair) say exactly what the rule-by-rule functions say."""
 
 from __future__ import annotations
 
+import pytest
+
 from bench.match.synth import TODAY, make_pool
-from matching import Context, TextModel, load_weights, recompute_all
+from matching import Context, TextModel, bulk, load_weights, recompute_all
+from matching.engine import need_doc, offering_doc
 from matching.scoring import finance_params, region_params, soft_params
 from tests.matching.factories import synonyms
 
@@ -52,3 +55,19 @@ def test_every_part_of_a_full_recompute_equals_the_reference_functions() -> None
         "freshness",
         "response",
     }, seen
+
+
+def test_tokenising_on_forked_workers_gives_the_vocabulary_of_one_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bulk, "TOKENS_INLINE_BELOW", 0)
+    monkeypatch.setattr(bulk, "TOKENS_PER_TASK", 70)
+    pool = make_pool(300, 300, seed=5)
+    need_docs = [need_doc(d) for d in pool.needs]
+    off_docs = [offering_doc(o) for o in pool.offerings]
+    one, forked = TextModel(synonyms()), TextModel(synonyms())
+    serial = one.analyze(need_docs), one.analyze(off_docs)
+    parallel = bulk._analyze(forked, need_docs, off_docs, workers=2)
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.shape == b.shape and (a != b).nnz == 0
+    assert one.labels == forked.labels and one.n_cols == forked.n_cols
