@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from market.blueprints.offerings.forms import offering_form_data
 from market.extensions import db
 from market.models import Park, User
 from market.models.docking import Docking
@@ -456,3 +457,22 @@ def test_cancelling_through_the_page_promotes_the_waitlist(
     assert "自动递补" in page
     assert reload(waiting).status == "registered"
     assert any(m["To"] == late_user.email for m in read_outbox(app))
+
+
+def test_raising_the_capacity_on_the_edit_page_registers_the_waitlist(
+    app: Flask, client: FlaskClient, auth: Auth
+) -> None:
+    sides, _names = _course_with_waitlist()
+    offering = sides.offering  # type: ignore[attr-defined]
+    data = {k: v for k, v in offering_form_data(offering).items() if v is not None}
+    data.update(capacity="2", save="保存草稿")
+    auth.login(sides.seller)  # type: ignore[attr-defined]
+    page = page_of(client.post(f"/offerings/{offering.ref}/edit", data=data, follow_redirects=True))
+    assert "1 位候补学员已转为正式报名" in page
+    statuses = db.session.scalars(
+        select(Docking.status).where(Docking.offering_id == offering.id).order_by(Docking.id)
+    ).all()
+    assert statuses == ["registered", "registered", "waitlisted"]
+    roster = page_of(client.get(f"/dockings/roster/{offering.ref}"))
+    assert "已报 2 / 2 人" in roster and "候补第 1 位" in roster
+    assert len(read_outbox(app)) >= 1

@@ -233,6 +233,30 @@ def test_cancelling_a_seat_promotes_the_first_waitlisted_and_mails_it(app: Flask
     assert sides.seller.email in mails  # the provider hears of the cancellation
 
 
+def test_raising_a_course_capacity_moves_the_waitlist_up_in_order(app: Flask) -> None:
+    sides = make_sides("training", capacity=1)
+    service.start(sides.offering, sides.buyer)
+    users = [_enterprise_member() for _ in range(3)]
+    waiting = [service.start(sides.offering, u).docking for u in users]
+    assert [w.status for w in waiting] == ["waitlisted"] * 3
+
+    sides.offering.capacity = 3
+    events = service.fill_free_seats(sides.offering)
+    db.session.commit()
+    docking_mail.notify(events)
+
+    assert [w.status for w in waiting] == ["registered", "registered", "waitlisted"]
+    assert [e.docking_id for e in events] == [waiting[0].id, waiting[1].id]
+    assert service.seats_taken(sides.offering) == 3
+    mailed = {m["To"] for m in read_outbox(app)}
+    assert {users[0].email, users[1].email} <= mailed  # type: ignore[attr-defined]
+    assert users[2].email not in mailed  # type: ignore[attr-defined]
+    # Lowering the capacity again takes no seat away and moves nobody.
+    sides.offering.capacity = 1
+    assert service.fill_free_seats(sides.offering) == []
+    assert [w.status for w in waiting] == ["registered", "registered", "waitlisted"]
+
+
 def test_cancelling_a_waitlisted_registration_promotes_nobody() -> None:
     sides = make_sides("training", capacity=1)
     service.start(sides.offering, sides.buyer)

@@ -450,10 +450,31 @@ def promote_waitlisted(offering: Offering) -> DockingEvent | None:
 
     Returns the promotion's event (actor: the platform), or None when nobody moved.
     """
+    events = _promote(offering, 1, _("有学员取消报名，候补转为正式报名。"))
+    return events[0] if events else None
+
+
+def fill_free_seats(offering: Offering) -> list[DockingEvent]:
+    """After the course's capacity changed: move waitlisted registrations up, in
+    order, into every free seat (none when it has no waiting list or no free seat;
+    lowering the capacity takes no seat away). Returns the promotions' events."""
+    if offering.kind != "training":
+        return []
+    return _promote(offering, None, _("课程增加了名额，候补转为正式报名。"))
+
+
+def _promote(offering: Offering, most: int | None, why: str) -> list[DockingEvent]:
     _lock_offering(offering)
-    if not has_seat(offering):
-        return None
-    first = db.session.scalars(
+    db.session.flush()  # the capacity just edited, the cancellation just made
+    if offering.capacity is None:
+        free = most
+    else:
+        free = offering.capacity - seats_taken(offering)
+        if most is not None:
+            free = min(free, most)
+    if free is not None and free <= 0:
+        return []
+    stmt = (
         select(Docking)
         .where(
             Docking.offering_id == offering.id,
@@ -461,10 +482,12 @@ def promote_waitlisted(offering: Offering) -> DockingEvent | None:
             Docking.status == "waitlisted",
         )
         .order_by(Docking.created_at, Docking.id)
-        .limit(1)
-    ).first()
-    if first is None:
-        return None
-    first.status = "registered"
-    first.updated_at = utcnow()
-    return _event(first, "registered", None, _("有学员取消报名，候补转为正式报名。"))
+    )
+    if free is not None:
+        stmt = stmt.limit(free)
+    events = []
+    for waiting in db.session.scalars(stmt).all():
+        waiting.status = "registered"
+        waiting.updated_at = utcnow()
+        events.append(_event(waiting, "registered", None, why))
+    return events

@@ -26,7 +26,7 @@ from market.extensions import db
 from market.input_guard import accepts_files
 from market.models import Offering
 from market.models.listing import OFFERING_STATUSES
-from market.services import browse, bulk_upload, listings, permissions
+from market.services import browse, bulk_upload, docking, docking_mail, listings, permissions
 from market.services.errors import DomainError, PermissionDenied
 
 bp = Blueprint("offerings", __name__)
@@ -192,6 +192,7 @@ def edit(ref: str) -> str | Response:
     if form.validate_on_submit():
         try:
             went_back = listings.update_offering(item, current_user, form.data)
+            promoted = docking.fill_free_seats(item)  # the course may have more seats now
         except PermissionDenied:
             raise
         except DomainError as exc:
@@ -202,6 +203,12 @@ def edit(ref: str) -> str | Response:
             views.submit_after_save(item, bool(form.save_submit.data))
             views.saved_in_editor("offering", item.ref)
             db.session.commit()
+            if promoted:
+                flash(
+                    _("名额增加：%(n)d 位候补学员已转为正式报名，并已邮件通知。", n=len(promoted)),
+                    "success",
+                )
+                docking_mail.notify(promoted)
             return redirect(url_for("offerings.detail", ref=item.ref))
     return render_template(
         "offerings/form.html",
