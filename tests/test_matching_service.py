@@ -7,6 +7,7 @@ from typing import Any, cast
 
 import pytest
 from flask import Flask
+from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -321,4 +322,8 @@ def test_unknown_rules_and_broken_params_render_generically(app: Flask) -> None:
         ]
     )
     assert len(texts) == 4
-    assert "sparkle（+3 分）" in texts
+    assert "其他匹配因素（+3 分）" in texts  # an internal rule name is never shown
+    assert "报价在预算内（+5 分）" in texts
+    with force_locale("en"):
+        english = reason_texts([{"rule": "price", "points": 5, "params": "not a mapping"}])
+    assert english and all(t.isascii() for t in english), english

@@ -17,13 +17,13 @@ from typing import Any
 
 from flask import has_app_context
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from market.extensions import db
 from market.i18n import category_label, day, industry_label, money, money_range, province_label
 from market.models import Park
 from market.services.organizations import SIZE_LABELS
-from matching import RULES
 
 log = logging.getLogger("market.matching")
 
@@ -143,6 +143,25 @@ def _park(params: Params, parks: Mapping[int, str]) -> str:
     return _("明确服务%(park)s", park=_park_name(params, parks))
 
 
+# Every rule's name in the reader's language (the weights page, and the sentence of a
+# part no renderer can read).
+RULE_LABELS: dict[str, Any] = {
+    "category": _l("类别相同"),
+    "capability": _l("能力相符（文字与标签）"),
+    "industry": _l("行业匹配"),
+    "park": _l("明确服务所在园区"),
+    "verified": _l("提供方已认证"),
+    "price": _l("报价在预算内"),
+    "freshness": _l("近期发布"),
+    "response": _l("对接响应记录"),
+    "listing_open": _l("双方均在有效期内"),
+    "kind_category": _l("类型与类别相符"),
+    "region": _l("服务地区覆盖"),
+    "budget": _l("价格不超预算"),
+    "finance_eligibility": _l("符合申请条件"),
+    "training_dates": _l("课程尚未开班"),
+}
+
 RENDERERS: dict[str, Render] = {
     "region": _region,
     "category": _category,
@@ -159,8 +178,8 @@ RENDERERS: dict[str, Render] = {
 
 
 def _generic(rule: str, points: Any) -> str:
-    known = RULES.get(rule)
-    name = known.description_zh if known is not None else rule or _("其他匹配因素")
+    label = RULE_LABELS.get(rule)
+    name = str(label) if label is not None else _("其他匹配因素")
     try:
         pts = float(points)
     except (TypeError, ValueError):

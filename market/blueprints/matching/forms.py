@@ -10,19 +10,10 @@ from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from market.services.match_reasons import RULE_LABELS
 from market.services.matching import REASON_MAX
 from matching.weights import SOFT_RULES
 
-RULE_LABELS: dict[str, Any] = {
-    "category": _l("类别相同"),
-    "capability": _l("能力相符（文字与标签）"),
-    "industry": _l("行业匹配"),
-    "park": _l("明确服务所在园区"),
-    "verified": _l("提供方已认证"),
-    "price": _l("报价在预算内"),
-    "freshness": _l("近期发布"),
-    "response": _l("对接响应记录"),
-}
 SIDE_LABELS: dict[str, Any] = {"need": _l("需求方"), "offering": _l("供给方")}
 
 
