@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from matching import rank_for_need
+from bench.match.synth import TODAY, make_pool
+from matching import Context, Match, TextModel, load_weights, rank_for_need, recompute_all
 from matching import rowstore as rowstore_module
 from matching.rowstore import RowStore
 from matching.slots import Slots
-from tests.matching.factories import context, need, offering
+from tests.matching.factories import context, need, offering, synonyms
 
 
 def _rows(n: int, width: int, seed: int) -> sp.csr_matrix:
@@ -83,3 +84,32 @@ def test_a_province_beyond_the_bitmask_is_still_served() -> None:
     far = "测试省69"
     ranked = rank_for_need(need(province=far), many, context(), limit=100)
     assert [m.offering_id for m in ranked] == [169]
+
+
+def test_a_candidate_given_twice_is_ranked_once() -> None:
+    a, b = offering(id=1), offering(id=2, title="另一个方案")
+    ctx = context()
+    once = rank_for_need(need(), [a, b], ctx)
+    assert rank_for_need(need(), [a, b, replace(a), b], ctx) == once
+    assert sorted(m.offering_id for m in once) == [1, 2]
+
+
+def test_a_changed_listing_is_ranked_by_its_new_text_after_a_full_recompute() -> None:
+    pool = make_pool(200, 200, seed=8)
+    syn = synonyms()
+    ctx = Context(pool.providers, pool.enterprises, load_weights(), syn, TODAY, text=TextModel(syn))
+    recompute_all(pool.offerings, pool.needs, ctx, workers=1)
+    d = next(x for x in pool.needs if x.open)
+    before = rank_for_need(d, pool.offerings, ctx)
+    assert before
+    best = next(o for o in pool.offerings if o.id == before[0].offering_id)
+    # The best offering now says nothing its need says: it drops (its cached row is stale).
+    changed = replace(best, title="无关标题", text="完全不同的内容。", tags=())
+    offs = [changed if o.id == best.id else o for o in pool.offerings]
+    after = {m.offering_id: m for m in rank_for_need(d, offs, ctx, limit=200)}
+
+    def capability(m: Match) -> float:
+        return next((p.points for p in m.parts if p.rule == "capability"), 0.0)
+
+    now = after.get(best.id)
+    assert now is None or capability(now) < capability(before[0])
