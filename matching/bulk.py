@@ -260,6 +260,7 @@ class AllMatches:
         self._t = table
         self._all: list[Match] | None = None
         self.term_cols: I64 | None = None  # set by recompute_all (computed in parallel)
+        self._need_order, self._off_order = need_order, off_order
         self.for_need: Mapping[int, list[Match]] = _LazyMatches(self, need_order)
         self.for_offering: Mapping[int, list[Match]] = _LazyMatches(self, off_order)
         self.pairs = int(table.need.size)
@@ -285,6 +286,17 @@ class AllMatches:
     def match(self, p: int) -> Match:
         """The Match of pair row ``p``."""
         return self.every()[p]
+
+    def ranks(self) -> tuple[I64, I64]:
+        """Per pair row (the order of :meth:`every`): its rank in its need's list and in
+        its offering's list (1 = best; 0 where the pair is not in that list)."""
+        out = []
+        for orders in (self._need_order, self._off_order):
+            rank = np.zeros(self.pairs, dtype=np.int64)
+            for rows in orders.values():
+                rank[rows] = np.arange(1, rows.size + 1)
+            out.append(rank)
+        return out[0], out[1]
 
 
 def _units(

@@ -71,3 +71,30 @@ def test_tokenising_on_forked_workers_gives_the_vocabulary_of_one_process(
     for a, b in zip(serial, parallel, strict=True):
         assert a.shape == b.shape and (a != b).nnz == 0
     assert one.labels == forked.labels and one.n_cols == forked.n_cols
+
+
+def test_ranks_give_each_pair_its_place_in_both_lists() -> None:
+    pool = make_pool(300, 300, seed=13)
+    syn = synonyms()
+    ctx = Context(pool.providers, pool.enterprises, load_weights(), syn, TODAY, text=TextModel(syn))
+    result = recompute_all(pool.offerings, pool.needs, ctx, limit=5, workers=1)
+    need_rank, off_rank = result.ranks()
+    every = result.every()
+    want_need = {
+        (m.need_id, m.offering_id): k
+        for ms in result.for_need.values()
+        for k, m in enumerate(ms, 1)
+    }
+    want_off = {
+        (m.need_id, m.offering_id): k
+        for ms in result.for_offering.values()
+        for k, m in enumerate(ms, 1)
+    }
+    got_need = {
+        (m.need_id, m.offering_id): r for m, r in zip(every, need_rank.tolist(), strict=True) if r
+    }
+    got_off = {
+        (m.need_id, m.offering_id): r for m, r in zip(every, off_rank.tolist(), strict=True) if r
+    }
+    assert got_need == want_need and got_off == want_off
+    assert all(n or o for n, o in zip(need_rank.tolist(), off_rank.tolist(), strict=True))
