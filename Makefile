@@ -21,7 +21,7 @@ LOAD_SECONDS ?= 10
 LINT_PATHS := market search matching tests bench
 
 .PHONY: help install demo test lint ruff format-check typecheck security format test-sqlite \
-	test-postgres bench-writers bench-load bench-load-check bench-digest bench-dashboard bench-match bench-catalogue
+	test-postgres bench-writers bench-load bench-load-check bench-digest bench-dashboard bench-match bench-match-store bench-catalogue
 
 ## help            list the targets
 help:
@@ -71,6 +71,14 @@ bench-load: install
 ##                 recompute wall time and peak memory, incremental p50/p95, growth
 bench-match: install
 	$(BIN)/python -m bench.match --sizes 10000,100000
+
+## bench-match-store `market match --all` end to end at 100k offerings x 100k needs on
+##                 SQLite (MATCH_STORE_DB=postgresql+psycopg://…/bench_match for PostgreSQL,
+##                 never the database test): loading, recompute, pairs, writing the table,
+##                 per pass (empty table, then replacing it); fails over 120 s
+bench-match-store: $(VENV)/.installed
+	$(BIN)/python -m bench.match.store --size 100000 --check \
+		$(if $(MATCH_STORE_DB),--database-url $(MATCH_STORE_DB))
 
 ## bench-catalogue publish a 10,000-entry catalogue edition with every export (XLSX,
 ##                 PDF, CSV, JSON): time per step and peak memory against the 20 s target

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any, cast
 
 import pytest
 from flask import Flask
 from flask_babel import force_locale
-from sqlalchemy import func, select
+from sqlalchemy import Text, func, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from market.extensions import db
@@ -17,8 +20,9 @@ from market.models.docking import Docking
 from market.services import match_records, match_settings, match_store, matching
 from market.services.errors import DomainError, PermissionDenied
 from market.services.match_reasons import reason_texts
+from matching import Match, Part
 from matching.weights import Weights
-from tests.conftest import make_offering, make_org, make_user
+from tests.conftest import make_need, make_offering, make_org, make_user
 from tests.factories_matching import Market, make_market
 
 
@@ -178,6 +182,78 @@ def test_a_full_recompute_agrees_with_the_incremental_one(market: Market) -> Non
         for r in db.session.scalars(select(Recommendation))
     }
     assert after == before
+
+
+def cache_sizes() -> list[int]:
+    """SQLite's page cache size of every pooled connection (empty on PostgreSQL)."""
+    if db.engine.dialect.name != "sqlite":
+        return []
+    db.session.rollback()
+    with db.engine.connect() as a, db.engine.connect() as b:
+        return [int(c.exec_driver_sql("PRAGMA cache_size").scalar_one()) for c in (a, b)]
+
+
+def test_write_all_replaces_the_rows_with_the_json_types_text(market: Market) -> None:
+    """write_all bypasses the ORM and the column types: the rows hold what they would
+    (the JSON type's text, first_seen_at of a kept pair, one computed_at), and stored
+    pairs and needs missing from the result are gone."""
+    dropped = make_need(org=market.enterprise, park=market.park, ref="D-DROPPED")
+    db.session.commit()  # the after-commit recompute stores D-DROPPED's pairs
+    need_id, best, elsewhere = market.need.id, market.best.id, market.elsewhere.id
+
+    def stored() -> dict[tuple[int, int], Recommendation]:
+        db.session.rollback()
+        db.session.expire_all()
+        return {(r.need_id, r.offering_id): r for r in db.session.scalars(select(Recommendation))}
+
+    before = stored()
+    assert (need_id, best) in before and (need_id, market.second.id) in before
+    assert any(n == dropped.id for n, _o in before)
+    seen = before[(need_id, best)].first_seen_at
+    shared = Part("verified", 5.0, {})  # the matcher shares Parts between matches
+    near = Match(
+        need_id,
+        best,
+        81.25,
+        (
+            Part("region", 0.0, {"scope": "province", "province": "江苏省"}),
+            Part("capability", 26.0, {"terms": ["视觉", "缺陷"], "similarity": 0.334}),
+            shared,
+        ),
+    )
+    far = Match(
+        need_id,
+        elsewhere,
+        40.0,
+        (Part("price", 2.5, MappingProxyType({"position": "over"})), shared),
+    )
+    cache = cache_sizes()
+    progress: list[tuple[int, int]] = []
+    written = match_store.write_all(
+        {need_id: [(near, 1, None), (far, None, 3)]}, lambda d, t: progress.append((d, t))
+    )
+    assert written == 2
+    assert progress[-1][0] == progress[-1][1]
+    after = stored()
+    assert set(after) == {(need_id, best), (need_id, elsewhere)}
+    row, other = after[(need_id, best)], after[(need_id, elsewhere)]
+    assert (row.score, row.need_rank, row.offering_rank) == (81.25, 1, None)
+    assert (other.score, other.need_rank, other.offering_rank) == (40.0, None, 3)
+    assert row.first_seen_at == seen  # a pair already stored keeps it
+    assert other.first_seen_at == other.computed_at == row.computed_at > seen
+    assert row.parts == match_store.parts_json(near.parts)
+    assert other.parts == match_store.parts_json(far.parts)
+    texts = dict(
+        db.session.execute(
+            select(Recommendation.offering_id, sql_cast(Recommendation.parts, Text)).where(
+                Recommendation.need_id == need_id
+            )
+        ).all()
+    )
+    # The text SQLAlchemy's JSON type writes (json.dumps) on both databases.
+    assert texts[best] == json.dumps(match_store.parts_json(near.parts))
+    assert texts[elsewhere] == json.dumps(match_store.parts_json(far.parts))
+    assert cache_sizes() == cache  # SQLite's bigger page cache for the write is given back
 
 
 def test_a_full_recompute_reports_progress_up_to_the_end(market: Market) -> None:
