@@ -17,7 +17,6 @@ hide the pair from the other side.
 
 from __future__ import annotations
 
-import gc
 import json
 import threading
 from collections import defaultdict
@@ -48,6 +47,7 @@ from matching import (
     rank_for_need,
     rank_for_offering,
 )
+from matching.reasons import gc_paused
 from matching.text import Doc
 
 LIMIT = 20  # pairs kept per listing and side
@@ -380,23 +380,9 @@ def recompute_listing(session: Session, side_name: str, listing_id: int) -> int:
 # --- the full recompute ------------------------------------------------------------------------
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while millions of acyclic objects (pairs, rows,
-    JSON texts) are made next to the recompute's millions of live ones: otherwise it
-    walks that whole heap again and again (most of pairs_of's time at 10k listings)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def pairs_of(result: AllMatches) -> dict[int, list[tuple[Match, int | None, int | None]]]:
     """The stored pairs of a full recompute, by need id: (match, need_rank, offering_rank)."""
-    with _gc_paused():
+    with gc_paused():
         ranks: dict[tuple[int, int], list[Any]] = {}
         for ms in result.for_need.values():
             for rank, m in enumerate(ms, 1):
@@ -498,7 +484,7 @@ def write_all(
     text the JSON type would store), the timestamps are read and written in the
     driver's format, and each batch is one COPY (PostgreSQL) or executemany.
     """
-    with _gc_paused():
+    with gc_paused():
         with read_session() as session:
             stored = set(session.scalars(select(Recommendation.need_id).distinct()))
         need_ids = sorted(set(by_need) | stored)
