@@ -14,8 +14,13 @@ BIN := $(VENV)/bin
 MARKET_INSTANCE ?= $(CURDIR)/instance
 # The PostgreSQL run creates one fresh database per pytest worker next to this one.
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-# pytest-xdist workers; 2 matches the 2-core machines CI runs on.
+# pytest-xdist workers; 2 matches the 2-core machines CI runs on. Whole modules are
+# handed to whichever worker is free, in collection order, where tests/conftest.py puts
+# the long ones first (RUN_FIRST): the run ends on short modules and both workers finish
+# together, and each module's fixtures (the route walkers' site, the upload probe) are
+# built once, its tests running in file order as in a serial run.
 PYTEST_WORKERS ?= 2
+PYTEST_DIST ?= --dist loadscope --no-loadscope-reorder
 BENCH_SECONDS ?= 30
 LOAD_SECONDS ?= 10
 LINT_PATHS := market search matching tests bench
@@ -118,11 +123,12 @@ format: $(VENV)/.installed
 
 ## test-sqlite     the whole suite on SQLite, browser tests included
 test-sqlite: $(VENV)/.installed
-	env -u MARKET_TEST_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS)
+	env -u MARKET_TEST_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST)
 
 ## test-postgres   the suite on PostgreSQL (PG_TEST_URL), without browser tests
 test-postgres: $(VENV)/.installed
-	MARKET_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser"
+	MARKET_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) \
+		-m "not browser"
 
 ## bench-writers   16 writers against gunicorn -w 4 on SQLite for BENCH_SECONDS s,
 ##                 with BEGIN IMMEDIATE and with plain BEGIN; prints both tables

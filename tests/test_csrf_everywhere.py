@@ -141,6 +141,7 @@ def test_a_stale_token_from_another_session_is_refused_too(site: Site) -> None:
     """A token is tied to its session: one lifted from another browser does not work."""
     stolen = csrf_token(site.app.test_client())
     member, case = first_allowed(site.world, "offerings.submit", signed_in=True)
+    site.client(member)  # signed in before the snapshot (signing in adds a session row)
     values = site.in_app(case.fresh) if case.fresh else case.values
     site.changed()
     before = site.state()

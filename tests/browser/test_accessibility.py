@@ -13,17 +13,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from werkzeug.security import generate_password_hash
 
 from market.models import User
 from market.services import accounts
-from tests.conftest import PASSWORD, make_need, make_offering, make_org, make_park, make_user
+from tests.conftest import make_need, make_offering, make_org, make_park, make_user
 
 Seed = Callable[[Callable[[], Any]], Any]
 SignIn = Callable[..., None]
@@ -127,16 +125,9 @@ def audit(axe_source: str, console_errors: list[str]) -> Audit:
     return Audit(axe_source, console_errors)
 
 
-@cache
-def _password_hash() -> str:
-    return generate_password_hash(PASSWORD)
-
-
 def _user(**fields: Any) -> User:
-    """make_user with the shared PASSWORD, hashed once per run (hashing takes 0.15 s)."""
-    user = make_user(password=None, **fields)
-    user.password_hash = _password_hash()
-    return user
+    """make_user with the shared PASSWORD (its hash is made once per run)."""
+    return make_user(**fields)
 
 
 @dataclass(frozen=True)
