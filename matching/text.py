@@ -8,7 +8,8 @@ Each listing becomes a sparse vector of *terms*:
 * whole words of the title (rjieba, two characters or more) and whole tags, so that
   the reasons can name words a person recognises (冲压件, 机器视觉), not bigram
   fragments;
-* synonym *concepts*: every member of a synonym group (``seed_data/synonyms.json``) is
+* synonym *concepts*: every member of a synonym group (the concept map's
+  ``synonym_groups()``, seed_data/concepts/) is
   replaced by one token for its group before anything else, so 缺陷检测 and 质量检测
   are the same term and MES matches 制造执行系统.
 

@@ -99,6 +99,17 @@ class ConceptMap:
         """
         return tuple(c.terms for c in self.concepts.values() if len(c.terms) >= 2)
 
+    @classmethod
+    def from_groups(cls, groups: Iterable[Iterable[str]], version: str = "") -> ConceptMap:
+        """A map of plain synonym groups (the first term names each concept): what an
+        engine given only :attr:`search.types.IndexSettings.synonyms` knows."""
+        concepts: dict[str, Concept] = {}
+        for i, group in enumerate(groups):
+            terms = [t.strip() for t in group if t.strip()]
+            if terms:
+                concepts[f"g{i}"] = Concept(f"g{i}", terms[0], tuple(terms[1:]))
+        return cls(concepts, version)
+
     def by_category(self, code: str) -> tuple[Concept, ...]:
         """The concepts filed under a taxonomy code."""
         return tuple(c for c in self.concepts.values() if code in c.categories)

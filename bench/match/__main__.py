@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.match.synth import TODAY, Pool, make_pool
+from market.services.indexing import file_concepts
 from matching import (
     Context,
     NeedRecord,
@@ -40,7 +41,6 @@ from matching import (
     rank_for_offering,
     recompute_all,
 )
-from search.listings import load_synonyms
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,7 +86,7 @@ def run(size: int, workers: int, samples: int) -> float:
     pool = make_pool(size, size)
     took = time.perf_counter() - t
     print(f"\n== {size:,} offerings x {size:,} needs (generated in {took:.1f} s)")
-    synonyms = load_synonyms(ROOT / "seed_data" / "synonyms.json")
+    synonyms = file_concepts().synonym_groups()
     ctx = Context(
         pool.providers, pool.enterprises, load_weights(), synonyms, TODAY, text=TextModel(synonyms)
     )

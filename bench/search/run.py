@@ -29,8 +29,9 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 import synth  # noqa: E402
 
+from market.services.indexing import file_concepts  # noqa: E402
 from search.embedded import EmbeddedBackend  # noqa: E402
-from search.listings import listing_settings, load_synonyms  # noqa: E402
+from search.listings import listing_settings  # noqa: E402
 from search.types import Eq, Filter, In, Range, Sort  # noqa: E402
 
 INDEX = "offerings"
@@ -116,7 +117,7 @@ def peak_mb() -> float:
 
 
 def build(path: Path, count: int) -> dict[str, Any]:
-    synonyms = load_synonyms(ROOT / "seed_data" / "synonyms.json")
+    synonyms = file_concepts().synonym_groups()
     backend = EmbeddedBackend({"path": str(path)})
     backend.configure(INDEX, listing_settings(synonyms))
     t0 = time.perf_counter()

@@ -2,15 +2,21 @@
 
 ``backend()`` is the only way the app reaches ``search``: it builds the backend
 that ``SEARCH_BACKEND`` names (embedded in ``SEARCH_DIR`` by default, Meilisearch
-at ``MEILI_URL``) and gives both listing indexes their settings and the synonyms
-of seed_data/synonyms.json the first time it is asked. Because the embedded
-backend is always there, no caller ever checks whether search is configured.
+at ``MEILI_URL``) and gives both listing indexes their settings and the synonym
+groups of the concept map (``concept_map()``) the first time it is asked. Because
+the embedded backend is always there, no caller ever checks whether search is
+configured.
+
+``concept_map()`` is the one reading of the domain concept map for the whole app:
+search settings, query understanding, the empty-result hints and the matcher's
+text model all take it from here.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +24,12 @@ from flask import Flask, current_app
 
 from market.reference import SEED_DIR
 from search import SearchBackend, create_backend
+from search.concepts import ConceptMap, load_concepts
 from search.errors import SearchError
 from search.listings import INDEXES, listing_settings, load_synonyms
 
 EXTENSION = "market_search"
+CONCEPTS_DIR = SEED_DIR / "concepts"
 SYNONYMS_FILE = SEED_DIR / "synonyms.json"
 
 
@@ -46,14 +54,37 @@ def backend_options(app: Flask) -> dict[str, Any]:
     return {"path": str(Path(app.config["SEARCH_DIR"]))}
 
 
-def synonyms() -> tuple[tuple[str, ...], ...]:
-    """The synonym groups both backends load (seed_data/synonyms.json)."""
-    return load_synonyms(SYNONYMS_FILE)
+@lru_cache(maxsize=4)
+def file_concepts(directory: Path = CONCEPTS_DIR) -> ConceptMap:
+    """The concept map of the versioned files (read once per process).
+
+    Raises:
+        ConceptMapError: the files are not a valid map.
+    """
+    if not any(directory.glob("*.json")) and SYNONYMS_FILE.exists():
+        # Until seed_data/concepts/ is written, the flat synonym list is the map.
+        return ConceptMap.from_groups(load_synonyms(SYNONYMS_FILE), "synonyms.json")
+    return load_concepts(directory)
+
+
+def concept_map(app: Flask | None = None) -> ConceptMap:
+    """The domain concept map in use: the files' map (cached per process).
+
+    Everything that needs synonyms, English terms or problem phrases asks here,
+    at the moment it needs them, so a change shows without a restart.
+    """
+    del app  # the map of the files is the same for every app of the process
+    return file_concepts()
+
+
+def synonyms(app: Flask | None = None) -> tuple[tuple[str, ...], ...]:
+    """The synonym groups of the concept map (what both backends and the matcher load)."""
+    return concept_map(app).synonym_groups()
 
 
 def _configured(app: Flask) -> SearchBackend:
     backend = create_backend(app.config.get("SEARCH_BACKEND"), backend_options(app))
-    settings = listing_settings(synonyms())
+    settings = listing_settings(synonyms(app))
     for name in INDEXES:
         outcome = backend.configure(name, settings)
         if not outcome.ok:

@@ -77,7 +77,7 @@ def state() -> _AppState:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     got = app.extensions.get(EXTENSION)
     if got is None:
-        got = app.extensions.setdefault(EXTENSION, _AppState(TextModel(indexing.synonyms())))
+        got = app.extensions.setdefault(EXTENSION, _AppState(TextModel(indexing.synonyms(app))))
     return got
 
 

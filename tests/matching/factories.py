@@ -7,6 +7,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
+from market.services.indexing import file_concepts
 from matching import (
     Context,
     Enterprise,
@@ -17,8 +18,6 @@ from matching import (
     Weights,
     load_weights,
 )
-from search.listings import load_synonyms
-from tests.matching.demo_records import ROOT
 
 TODAY = date(2026, 11, 20)
 ENTERPRISE = 100
@@ -28,7 +27,7 @@ PARK = 10
 
 @lru_cache(maxsize=1)
 def synonyms() -> tuple[tuple[str, ...], ...]:
-    return load_synonyms(ROOT / "seed_data" / "synonyms.json")
+    return file_concepts().synonym_groups()
 
 
 def need(**kw: Any) -> NeedRecord:

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from market.services.indexing import file_concepts
 from matching import Context, NeedRecord, load_weights, rank_for_need
 from matching.text import TextModel
-from search.listings import load_synonyms
-from tests.matching.demo_records import ROOT, Demo, load_demo, need_record
+from tests.matching.demo_records import Demo, load_demo, need_record
 from tests.matching.hard_check import violations
 
 LABELLED = Path(__file__).with_name("labelled_needs.json")
@@ -63,7 +63,7 @@ def needs(labelled: dict[str, Any], demo: Demo, today: date) -> list[NeedRecord]
 
 @pytest.fixture(scope="module")
 def ctx(demo: Demo, today: date) -> Context:
-    synonyms = load_synonyms(ROOT / "seed_data" / "synonyms.json")
+    synonyms = file_concepts().synonym_groups()
     return Context(
         demo.providers, demo.enterprises, load_weights(), synonyms, today, text=TextModel(synonyms)
     )

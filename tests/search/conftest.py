@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
+from market.services.indexing import file_concepts
 from search import SearchBackend, create_backend
-from search.listings import listing_settings, load_synonyms
+from search.listings import listing_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SYNONYMS = load_synonyms(ROOT / "seed_data" / "synonyms.json")
+SYNONYMS = file_concepts().synonym_groups()
 MEILI_URL = os.environ.get("MARKET_MEILI_URL")
 _ids = itertools.count(1)
 
