@@ -2,6 +2,7 @@
 
 from market.models.base import install_ref_listener, utcnow
 from market.models.catalogue import CatalogueEdition, CatalogueEntry
+from market.models.concept_entry import ConceptEntry, ZeroResultQuery
 from market.models.digest import DigestLedger, DigestPreference
 from market.models.docking import Docking, DockingEvent
 from market.models.jobs import ExpiryNotice, JobRun, SchedulerLease
@@ -16,6 +17,7 @@ from market.models.user import User, UserSession, hash_token
 __all__ = [
     "CatalogueEdition",
     "CatalogueEntry",
+    "ConceptEntry",
     "DigestLedger",
     "DigestPreference",
     "Docking",
@@ -36,6 +38,7 @@ __all__ = [
     "SearchOutbox",
     "User",
     "UserSession",
+    "ZeroResultQuery",
     "hash_token",
     "install_ref_listener",
     "offering_parks",

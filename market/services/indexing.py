@@ -20,9 +20,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 
 from market.reference import SEED_DIR
+from market.services import concept_entries
 from search import SearchBackend, create_backend
 from search.concepts import ConceptMap, load_concepts
 from search.errors import SearchError
@@ -68,13 +69,22 @@ def file_concepts(directory: Path = CONCEPTS_DIR) -> ConceptMap:
 
 
 def concept_map(app: Flask | None = None) -> ConceptMap:
-    """The domain concept map in use: the files' map (cached per process).
+    """The domain concept map in use: the files' map (cached per process) with the
+    admins' synonyms and problem phrases from the database merged in.
 
     Everything that needs synonyms, English terms or problem phrases asks here,
-    at the moment it needs them, so a change shows without a restart.
+    at the moment it needs them, so a change shows without a restart: the merge
+    (``concept_entries.merged``) checks a cheap stamp of the admins' table every few
+    seconds, so an addition made through one worker reaches every worker's next
+    search. ``CONCEPTS_DIR`` (tests) names other concept files; outside an
+    application (benches) the map is the files' alone.
     """
-    del app  # the map of the files is the same for every app of the process
-    return file_concepts()
+    if app is None and not has_app_context():
+        return file_concepts()
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    directory = app.config.get("CONCEPTS_DIR")
+    files = file_concepts(Path(directory)) if directory else file_concepts()
+    return concept_entries.merged(files, app)
 
 
 def synonyms(app: Flask | None = None) -> tuple[tuple[str, ...], ...]:
