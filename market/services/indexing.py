@@ -62,8 +62,9 @@ def file_concepts(directory: Path = CONCEPTS_DIR) -> ConceptMap:
     Raises:
         ConceptMapError: the files are not a valid map.
     """
-    if not any(directory.glob("*.json")) and SYNONYMS_FILE.exists():
-        # Until seed_data/concepts/ is written, the flat synonym list is the map.
+    if directory == CONCEPTS_DIR and SYNONYMS_FILE.exists():
+        # Until seed_data/concepts/ is complete (synonyms.json is deleted then),
+        # the flat synonym list is the map.
         return ConceptMap.from_groups(load_synonyms(SYNONYMS_FILE), "synonyms.json")
     return load_concepts(directory)
 
