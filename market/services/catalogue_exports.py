@@ -74,6 +74,14 @@ def file_name(edition: CatalogueEdition, fmt: str) -> str:
     return f"{base}-json.zip" if fmt == "zip" else f"{base}.{fmt}"
 
 
+def download_name(edition: CatalogueEdition, fmt: str) -> str:
+    """What a download is saved as: whose catalogue and which edition, in words
+    (「苏州工业园区-供需目录清单-2026 年第 3 期.xlsx」); the file on disk keeps ``file_name``."""
+    scope = compile_.scope_of(edition)
+    base = f"{scope.name}-{_('供需目录清单')}-{present.label(edition)}"
+    return f"{base}-json.zip" if fmt == "zip" else f"{base}.{fmt}"
+
+
 def path_for(edition: CatalogueEdition, fmt: str) -> Path:
     """The file of ``fmt`` for a published edition, written now if it is missing."""
     if fmt not in FORMATS:

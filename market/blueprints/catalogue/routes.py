@@ -20,13 +20,12 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from market import reference
+from market import downloads, reference
 from market.blueprints.catalogue.forms import (
     NewEditionForm,
     ScheduleForm,
@@ -227,13 +226,8 @@ def download(ref: str, fmt: str) -> Response:
     if edition.status == "withdrawn" and not _can_compile(edition):
         abort(404)
     path = catalogue_exports.path_for(edition, fmt)
-    return send_file(
-        path,
-        mimetype=DOWNLOAD_TYPES[fmt],
-        as_attachment=True,
-        download_name=catalogue_exports.file_name(edition, fmt),
-        max_age=3600,
-    )
+    name = catalogue_exports.download_name(edition, fmt)
+    return downloads.send(path, name, DOWNLOAD_TYPES[fmt], max_age=3600)
 
 
 # --- compiling ---------------------------------------------------------------------------------

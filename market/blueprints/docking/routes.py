@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from market import downloads
 from market.blueprints.docking import widgets
 from market.blueprints.docking.forms import DockingForm, InterestForm, form_for
 from market.extensions import db
@@ -399,7 +400,5 @@ def roster_export(ref: str, fmt: str) -> Response:
         data = tables.to_csv(headers, rows)
     else:
         data = tables.to_xlsx(_("报名名单"), headers, rows)
-    name = f"roster-{offering.ref}"
-    response = Response(data, mimetype=EXPORT_TYPES[fmt])
-    response.headers["Content-Disposition"] = f"attachment; filename={name}.{fmt}"
-    return response
+    name = f"{offering.title}-{_('报名名单')}-{offering.ref}.{fmt}"
+    return downloads.send(data, name, EXPORT_TYPES[fmt])

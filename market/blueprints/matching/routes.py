@@ -27,6 +27,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from market import downloads
 from market.blueprints.listing_views import load
 from market.blueprints.matching.forms import (
     RULE_LABELS,
@@ -245,8 +246,4 @@ def admin_feedback_csv() -> Response:
     form = FeedbackFilterForm(formdata=request.args)
     form.validate()
     lines = match_admin.csv_lines(form.side_value(), form.query())
-    return Response(
-        stream_with_context(lines),
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=match-feedback.csv"},
-    )
+    return downloads.send(stream_with_context(lines), f"{_('不相关反馈')}.csv", "text/csv")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 from flask import (
     Blueprint,
     abort,
@@ -12,13 +10,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from market import downloads
 from market.blueprints import listing_choices as choices
 from market.blueprints import listing_views as views
 from market.blueprints.offerings.forms import OfferingForm, UploadForm, offering_form_data
@@ -97,9 +95,7 @@ def upload_template(fmt: str) -> Response:
     if fmt not in ("xlsx", "csv"):
         abort(404)
     content, mimetype, filename = bulk_upload.template_file(fmt)
-    return send_file(
-        io.BytesIO(content), mimetype=mimetype, as_attachment=True, download_name=filename
-    )
+    return downloads.send(content, filename, mimetype)
 
 
 @bp.get("/<ref>")

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from market import reference
+from market import downloads, reference
 from market.blueprints.parkops.forms import AnswerForm, InviteForm
 from market.extensions import db
 from market.models import Need, Organization, Park
@@ -71,11 +71,7 @@ def _period() -> tuple[Period, str | None]:
 
 
 def _download(data: bytes, filename: str, fmt: str) -> Response:
-    response = Response(data, mimetype=DOWNLOAD_TYPES[fmt])
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename={filename}.{fmt}; filename*=UTF-8''{filename}.{fmt}"
-    )
-    return response
+    return downloads.send(data, f"{filename}.{fmt}", DOWNLOAD_TYPES[fmt])
 
 
 def _as_of(computed: datetime | None) -> str:
@@ -125,9 +121,8 @@ def _chart_csv(scope: Scope, name: str) -> Response:
     period, _error = _period()
     board = park_figures.dashboard(scope, period)
     table = tables.table(name, board)
-    return _download(
-        tables.to_csv(table.headers, table.rows), f"{scope.ref}-{name}-{period.start}", "csv"
-    )
+    filename = f"{scope.name}-{table.title}-{period.start}-{period.end}"
+    return _download(tables.to_csv(table.headers, table.rows), filename, "csv")
 
 
 def _report_page(scope: Scope) -> str:
@@ -163,7 +158,7 @@ def _report_download(scope: Scope, fmt: str) -> Response:
         except FontMissing:
             # An installation without fonts-noto-cjk: say so instead of an error id.
             abort(503, description=_("服务器缺少中文字体，暂时无法生成 PDF，请下载 Excel。"))
-    return _download(data, f"report-{scope.ref}-{period.start}-{period.end}", fmt)
+    return _download(data, f"{scope.name}-{_('对接成效报告')}-{period.start}-{period.end}", fmt)
 
 
 # --- overview --------------------------------------------------------------------------------
@@ -289,7 +284,7 @@ def shortlist_export(ref: str, division: str, segment: str, fmt: str) -> Respons
         abort(404)
     scope, seg, candidates = _shortlist(ref, division, segment)
     headers, rows = tables.shortlist_table(candidates)
-    name = f"shortlist-{scope.ref}-{division}-{seg.code}"
+    name = f"{scope.name}-{_('招商清单')}-{division}-{seg.code}"
     if fmt == "csv":
         return _download(tables.to_csv(headers, rows), name, fmt)
     return _download(tables.to_xlsx(_("招商清单"), headers, rows), name, fmt)
