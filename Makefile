@@ -26,7 +26,8 @@ LOAD_SECONDS ?= 10
 LINT_PATHS := market search matching tests bench
 
 .PHONY: help install demo test lint ruff format-check typecheck security format test-sqlite \
-	test-postgres bench-writers bench-load bench-load-check bench-digest bench-dashboard bench-match bench-match-store bench-catalogue
+	test-postgres bench-writers bench-load bench-load-check bench-digest bench-dashboard bench-match bench-match-store bench-catalogue \
+	bench-search
 
 ## help            list the targets
 help:
@@ -84,6 +85,14 @@ bench-match: install
 bench-match-store: $(VENV)/.installed
 	$(BIN)/python -m bench.match.store --size 100000 --check \
 		$(if $(MATCH_STORE_DB),--database-url $(MATCH_STORE_DB))
+
+## bench-search    the embedded search engine beside tantivy and SQLite FTS5 on the same
+##                 synthetic pools (SEARCH_SIZES, default 100000,1000000) and query mix:
+##                 build docs/s, p50/p95/p99 with and without facets, p95 ratios, load
+##                 average; then NDCG@10 of each on the labelled sets over the demo data
+SEARCH_SIZES ?= 100000,1000000
+bench-search: $(VENV)/.installed
+	$(BIN)/python -m bench.search --sizes $(SEARCH_SIZES) --engines embedded,tantivy,fts5
 
 ## bench-catalogue publish a 10,000-entry catalogue edition with every export (XLSX,
 ##                 PDF, CSV, JSON): time per step and peak memory against the 20 s target
