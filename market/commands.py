@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from market.cli import fail
 from market.services import search_sync
@@ -62,6 +63,10 @@ def import_command(directory: Path) -> None:
             str(exc.errors[0])
             + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
         )
+    except SQLAlchemyError as exc:
+        # Everything is checked before the first write, so this is the database itself
+        # (gone, full, locked out); the import's one transaction was rolled back.
+        fail(f"the database refused the import, nothing was imported: {_first_line(exc)}")
     click.echo(f"imported {summary}")
     with ProgressBar("indexing") as bar:
         report = search_sync.process_outbox(batch=search_sync.IMPORT_BATCH, progress=bar.update)
@@ -84,6 +89,13 @@ def export_command(directory: Path) -> None:
     except OSError as exc:
         fail(f"cannot write {directory}: {exc.strerror or exc}")
     click.echo(f"exported {summary} to {directory}")
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return (
+        str(original).strip().splitlines()[0][:200] if str(original).strip() else type(exc).__name__
+    )
 
 
 dataset_commands: list[click.Command] = [import_command, export_command]

@@ -121,9 +121,35 @@ def read_file(path: Path) -> tuple[list[Any] | None, RecordError | None]:
         )
     except ValueError as exc:
         return None, RecordError(name, None, None, _("JSON 格式错误：%(msg)s", msg=exc))
+    except RecursionError:
+        # Nested past what the parser can descend: deeper than any record, by far.
+        return None, _too_deep(name)
+    if _depth_exceeds(data, records.MAX_JSON_DEPTH):
+        return None, _too_deep(name)
     if not isinstance(data, list):
         return None, RecordError(name, None, None, _("文件内容应为一个 JSON 数组（[…]）"))
     return data, None
+
+
+def _too_deep(name: str) -> RecordError:
+    return RecordError(
+        name, None, None, _("JSON 嵌套层数过多（最多 %(n)d 层）", n=records.MAX_JSON_DEPTH)
+    )
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` deep (walked without recursion)."""
+    level: list[Any] = [data] if isinstance(data, list | dict) else []
+    for _depth in range(limit):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, list | dict)
+        ]
+        if not level:
+            return False
+    return True
 
 
 def load(directory: Path) -> Dataset:

@@ -18,14 +18,15 @@ from market.extensions import db
 from market.i18n import day, money, money_range
 from market.models import Need, Offering, utcnow
 from market.models.docking import CLOSED_STATUSES, DOCKING_SOURCES, Docking, DockingEvent
-from market.services import docking_rules, permissions
+from market.services import docking_rules, permissions, records
 from market.services.docking_rules import size_text
 from market.services.errors import DomainError, PermissionDenied
 
 # Registrations that hold a seat of a course.
 SEAT_STATUSES = ("registered", "completed")
 MESSAGE_MAX = 2000
-AMOUNT_MAX = 10**12  # 一万亿元: anything above is a typing error, not a financing
+# The amount columns are 32-bit integers on PostgreSQL (the data format's limit too).
+AMOUNT_MAX = records.MAX_INTEGER
 
 
 @dataclass

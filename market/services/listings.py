@@ -20,7 +20,7 @@ from market.extensions import db
 from market.models import ListingEvent, Need, Offering, Organization, Park, utcnow
 from market.models.listing import TRAINING_MODES
 from market.models.organization import ORG_SIZES
-from market.services import permissions
+from market.services import permissions, records
 from market.services.errors import DomainError, InvalidTransition
 
 Listing = Offering | Need
@@ -153,8 +153,8 @@ def after_edit(item: Listing, actor: Any) -> None:
 # before anything is assigned, so a rejected edit leaves the record untouched.
 
 TAG_SEPARATORS = re.compile(r"[,，、;；\n]+")
-TAG_MAX_LENGTH = 32
-TAGS_MAX = 20
+TAG_MAX_LENGTH = records.TAG_MAX_LENGTH
+TAGS_MAX = records.TAGS_MAX
 TITLE_MAX_LENGTH = 200
 ORG_SIZES_SET = frozenset(ORG_SIZES)
 FINANCE_FIELDS = (
@@ -307,6 +307,7 @@ def _offering_values(org: Organization, data: Mapping[str, Any]) -> dict[str, An
     values.update(_finance_values(data) if kind == "finance" else dict.fromkeys(FINANCE_FIELDS))
     values["eligible_sizes"] = values["eligible_sizes"] or []
     values.update(_training_values(data) if kind == "training" else dict.fromkeys(TRAINING_FIELDS))
+    _check_format("offerings", values)
     return values
 
 
@@ -368,7 +369,24 @@ def _need_values(
     values["amount"] = _int(data, "amount") if finance else None
     values["term_months"] = _int(data, "term_months") if finance else None
     _non_negative(values["amount"], values["term_months"])
+    _check_format("needs", values)
     return values
+
+
+def _check_format(file: str, values: Mapping[str, Any]) -> None:
+    """Each value by the data format's rule (``records``), as the import checks it: the
+    column's range, length, no control characters. Raises DomainError on the first fault.
+
+    The forms check the same rules field by field; this keeps other callers honest.
+    """
+    for key in records.keys(file):
+        value = values.get(key)
+        if key in ("org", "park", "parks") or value is None or value == "" or value == []:
+            continue
+        try:
+            records.check(file, key, value.isoformat() if isinstance(value, date) else value)
+        except records.Invalid as exc:
+            raise DomainError(f"{key}: {exc.message}") from None
 
 
 def _assign(item: Listing, values: Mapping[str, Any]) -> None:

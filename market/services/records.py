@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,12 +28,24 @@ from market.models.user import ROLES
 from market.services import credit_code
 
 FILES = ("parks", "organizations", "offerings", "needs", "users")
-# Integer columns are 32-bit on PostgreSQL; a larger value must be refused here,
-# with a message, rather than by the database in the middle of an import.
+# Integer columns are 32-bit on PostgreSQL (and SQLite would store more, which the
+# export would then write and the import refuse): every integer stays within this.
 MAX_INTEGER = 2_147_483_647
 MAX_RATE = 100
 RATE_DECIMALS = 3
 MAX_REF_LENGTH = 64
+MAX_TERM_MONTHS = 600
+# Dates a listing can mean (a course start, a deadline); outside this a date is a typo,
+# and the report and expiry arithmetic need not reach year 1 or 9999.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
+TAG_MAX_LENGTH = 32
+TAGS_MAX = 20
+# A record is an object in an array, holding lists: anything deeper is not the format,
+# and a parser asked to descend without end would fail on Python's recursion limit.
+MAX_JSON_DEPTH = 8
+# How much of a bad value an error message repeats.
+SHOWN_LENGTH = 60
 
 OFFERING_STATUSES = ("draft", "pending", "published", "archived")
 NEED_STATUSES = ("draft", "pending", "open", "closed")
@@ -40,6 +53,10 @@ _FINANCE = frozenset({"finance"})
 _TRAINING = frozenset({"training"})
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Line breaks and tabs are text in a description; every other control character (NUL,
+# escape sequences, C1 codes) is refused, and so is half a surrogate pair, which no
+# database can store as UTF-8.
+_MULTILINE_OK = frozenset("\t\n\r")
 
 
 class Invalid(ValueError):
@@ -60,8 +77,14 @@ class RecordError:
     message: str
 
     def __str__(self) -> str:
-        where = " ".join(part for part in (self.file, self.ref) if part)
-        return f"{where} {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        # The ref and key come from the file as written: shown escaped, so an error stays
+        # one line whatever they hold.
+        where = " ".join(
+            part for part in (printable(self.file, None), printable(self.ref or "")) if part
+        )
+        if self.key:
+            return f"{where} {printable(self.key)}: {self.message}"
+        return f"{where}: {self.message}"
 
 
 Check = Callable[[Any], Any]
@@ -93,49 +116,115 @@ class Validated:
 # --- value checks: each returns the normalised value or raises Invalid ------------
 
 
-def text(max_length: int | None = None) -> Check:
-    def check(value: Any) -> str:
+def printable(value: str, limit: int | None = SHOWN_LENGTH) -> str:
+    """``value`` safe to repeat in a one-line message: control and invisible characters
+    escaped (so a terminal shows ``\\x1b``, not an escape sequence), cut after ``limit``."""
+    cut = value if limit is None else value[:limit]
+    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in cut)
+    return shown + ("…" if len(cut) < len(value) else "")
+
+
+def _bad_character(value: str, multiline: bool) -> str | None:
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category == "Cs" or (category == "Cc" and not (multiline and ch in _MULTILINE_OK)):
+            return ch
+    return None
+
+
+@dataclass(frozen=True)
+class Text:
+    """Text of at most ``max_length`` characters; one line unless ``multiline``."""
+
+    max_length: int
+    multiline: bool = False
+
+    def __call__(self, value: Any) -> str:
         if not isinstance(value, str):
             raise Invalid(_("应为文本"))
-        if max_length is not None and len(value) > max_length:
-            raise Invalid(_("不能超过 %(n)d 个字符", n=max_length))
+        if len(value) > self.max_length:
+            raise Invalid(_("不能超过 %(n)d 个字符", n=self.max_length))
+        bad = _bad_character(value, self.multiline)
+        if bad is not None:
+            what = printable(bad)
+            if self.multiline:
+                raise Invalid(_("不能包含控制字符或无效字符（%(c)s）", c=what))
+            raise Invalid(_("不能包含换行、控制字符或无效字符（%(c)s）", c=what))
         return value
 
-    return check
+
+@dataclass(frozen=True)
+class Integer:
+    """Whole yuan, months, seats: ``low`` … ``high``; 3.0 is accepted as 3."""
+
+    low: int = 0
+    high: int = MAX_INTEGER
+
+    def __call__(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Invalid(_("应为整数"))
+        if isinstance(value, float) and not value.is_integer():
+            raise Invalid(_("应为整数，不能有小数"))
+        if value < self.low:
+            if self.low == 0:
+                raise Invalid(_("不能为负数"))
+            raise Invalid(_("不能小于 %(n)d", n=self.low))
+        if value > self.high:
+            raise Invalid(_("数值过大（不能超过 %(n)d）", n=self.high))
+        return int(value)
 
 
-def integer(value: Any) -> int:
-    """Whole yuan, months, seats: 0 … 2147483647; 3.0 is accepted as 3."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid(_("应为整数"))
-    if isinstance(value, float) and not value.is_integer():
-        raise Invalid(_("应为整数，不能有小数"))
-    if value < 0:
-        raise Invalid(_("不能为负数"))
-    if value > MAX_INTEGER:
-        raise Invalid(_("数值过大（不能超过 %(n)d）", n=MAX_INTEGER))
-    return int(value)
-
-
-def rate(value: Any) -> float:
+@dataclass(frozen=True)
+class Rate:
     """An annual rate in percent, 0 … 100, with at most three decimals."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise Invalid(_("应为数字（年化利率，单位 %）"))
-    if not 0 <= value <= MAX_RATE:
-        raise Invalid(_("应在 0 到 100 之间（单位 %）"))
-    exponent = Decimal(str(value)).as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -RATE_DECIMALS:
-        raise Invalid(_("最多保留三位小数"))
-    return float(value)
+
+    low: float = 0
+    high: float = MAX_RATE
+
+    def __call__(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            raise Invalid(_("应为数字（年化利率，单位 %）"))
+        if not self.low <= value <= self.high:
+            raise Invalid(_("应在 0 到 100 之间（单位 %）"))
+        exponent = Decimal(str(value)).as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -RATE_DECIMALS:
+            raise Invalid(_("最多保留三位小数"))
+        return float(value)
 
 
-def iso_date(value: Any) -> date:
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        raise Invalid(_("应为日期，格式如 2026-11-24"))
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Invalid(_("日期不存在：%(v)s", v=value)) from None
+@dataclass(frozen=True)
+class IsoDate:
+    """A date written 2026-11-24, from ``low`` to ``high``."""
+
+    low: date = EARLIEST_DATE
+    high: date = LATEST_DATE
+
+    def __call__(self, value: Any) -> date:
+        if not isinstance(value, str) or not _DATE.fullmatch(value):
+            raise Invalid(_("应为日期，格式如 2026-11-24"))
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise Invalid(_("日期不存在：%(v)s", v=value)) from None
+        if not self.low <= day <= self.high:
+            raise Invalid(
+                _(
+                    "日期应在 %(low)s 到 %(high)s 之间",
+                    low=self.low.isoformat(),
+                    high=self.high.isoformat(),
+                )
+            )
+        return day
+
+
+# The shared shapes: one line, and the longer texts.
+def text(max_length: int, multiline: bool = False) -> Text:
+    return Text(max_length, multiline)
+
+
+integer = Integer()
+rate = Rate()
+iso_date = IsoDate()
 
 
 def boolean(value: Any) -> bool:
@@ -156,10 +245,10 @@ def one_of(values: Collection[str]) -> Check:
 
 
 def ref(value: Any) -> str:
-    """A data-set reference: it appears in URLs, so no spaces and no slashes."""
+    """A data-set reference: it appears in URLs, so no spaces, slashes or invisible characters."""
     if not isinstance(value, str) or not value:
         raise Invalid(_("应为非空文本编号"))
-    if len(value) > MAX_REF_LENGTH or "/" in value or any(ch.isspace() for ch in value):
+    if len(value) > MAX_REF_LENGTH or "/" in value or not all(ch.isprintable() for ch in value):
         raise Invalid(_("编号 %(v)s 无效：不能含空格或斜杠，且不超过 64 个字符", v=_show(value)))
     return value
 
@@ -205,17 +294,24 @@ def social_credit_code(value: Any) -> str:
 
 
 def email(value: Any) -> str:
-    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.fullmatch(value.strip()):
+    if (
+        not isinstance(value, str)
+        or len(value) > 254
+        or not _EMAIL.fullmatch(value.strip())
+        or _bad_character(value, multiline=False) is not None
+    ):
         raise Invalid(_("邮箱地址无效：%(v)s", v=_show(value)))
     return value.strip().lower()
 
 
-def list_of(item: Check, unique: bool = False) -> Check:
+def list_of(item: Check, unique: bool = False, max_items: int | None = None) -> Check:
     """A JSON array whose items all pass ``item``; ``unique`` refuses repeats."""
 
     def check(value: Any) -> list[Any]:
         if not isinstance(value, list):
             raise Invalid(_("应为列表（JSON 数组）"))
+        if max_items is not None and len(value) > max_items:
+            raise Invalid(_("最多 %(n)d 项", n=max_items))
         out: list[Any] = []
         problems: list[str] = []
         for entry in value:
@@ -235,13 +331,17 @@ def list_of(item: Check, unique: bool = False) -> Check:
 
 
 def _show(value: Any) -> str:
-    return value if isinstance(value, str) else repr(value)
+    return printable(value if isinstance(value, str) else repr(value))
 
 
-def _tag(value: Any) -> str:
+_TAG_TEXT = Text(TAG_MAX_LENGTH)
+
+
+def tag(value: Any) -> str:
+    """One tag: non-empty text on one line, at most TAG_MAX_LENGTH characters."""
     if not isinstance(value, str) or not value.strip():
         raise Invalid(_("标签应为非空文本"))
-    return value
+    return _TAG_TEXT(value)
 
 
 # --- the five record types, keys in the order data-format.md lists them ---------
@@ -256,7 +356,7 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("level", one_of(PARK_LEVELS), required=True),
         Field("zone_type", one_of(ZONE_TYPES), required=True),
         Field("industries", list_of(industry), "list"),
-        Field("description", text()),
+        Field("description", text(5000, multiline=True)),
     ),
     "organizations": (
         Field("ref", ref, required=True),
@@ -268,7 +368,7 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("park", ref),
         Field("size", one_of(ORG_SIZES)),
         Field("industries", list_of(industry), "list"),
-        Field("description", text()),
+        Field("description", text(5000, multiline=True)),
         Field("verified", boolean, "bool"),
     ),
     "offerings": (
@@ -277,9 +377,9 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("kind", one_of(OFFERING_KINDS), required=True),
         Field("category", category, required=True),
         Field("title", text(200), required=True),
-        Field("summary", text()),
-        Field("description", text()),
-        Field("tags", list_of(_tag), "list"),
+        Field("summary", text(500, multiline=True)),
+        Field("description", text(20000, multiline=True)),
+        Field("tags", list_of(tag, max_items=TAGS_MAX), "list"),
         Field("industries", list_of(industry), "list"),
         Field("regions", list_of(region, unique=True), "list"),
         Field("parks", list_of(ref, unique=True), "list"),
@@ -290,11 +390,11 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("amount_max", integer, "integer", kinds=_FINANCE),
         Field("rate_min", rate, "number", kinds=_FINANCE),
         Field("rate_max", rate, "number", kinds=_FINANCE),
-        Field("term_months_max", integer, "integer", kinds=_FINANCE),
+        Field("term_months_max", Integer(1, MAX_TERM_MONTHS), "integer", kinds=_FINANCE),
         Field("eligible_sizes", list_of(one_of(ORG_SIZES), unique=True), "list", kinds=_FINANCE),
         Field("mode", one_of(TRAINING_MODES), kinds=_TRAINING),
         Field("starts_on", iso_date, "date", kinds=_TRAINING),
-        Field("capacity", integer, "integer", kinds=_TRAINING),
+        Field("capacity", Integer(1), "integer", kinds=_TRAINING),
         Field("certificate", text(200), kinds=_TRAINING),
         Field("status", one_of(OFFERING_STATUSES)),
     ),
@@ -305,14 +405,14 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("kind", one_of(OFFERING_KINDS), required=True),
         Field("category", category, required=True),
         Field("title", text(200), required=True),
-        Field("description", text()),
-        Field("tags", list_of(_tag), "list"),
+        Field("description", text(20000, multiline=True)),
+        Field("tags", list_of(tag, max_items=TAGS_MAX), "list"),
         Field("industries", list_of(industry), "list"),
         Field("budget_min", integer, "integer"),
         Field("budget_max", integer, "integer"),
         Field("deadline", iso_date, "date"),
         Field("amount", integer, "integer", kinds=_FINANCE),
-        Field("term_months", integer, "integer", kinds=_FINANCE),
+        Field("term_months", Integer(1, MAX_TERM_MONTHS), "integer", kinds=_FINANCE),
         Field("status", one_of(NEED_STATUSES)),
     ),
     "users": (
@@ -348,7 +448,24 @@ def keys(file: str) -> tuple[str, ...]:
 
 def shape(file: str, key: str) -> str:
     """What a cell for ``key`` holds: text, integer, number, date, bool or list."""
-    return next(f.shape for f in SCHEMAS[file] if f.key == key)
+    return field_of(file, key).shape
+
+
+def field_of(file: str, key: str) -> Field:
+    """The schema's entry for ``key`` of ``file``; raises KeyError for an unknown key."""
+    for spec in SCHEMAS[file]:
+        if spec.key == key:
+            return spec
+    raise KeyError(f"{file} has no key {key!r}")
+
+
+def check(file: str, key: str, value: Any) -> Any:
+    """``value`` checked and normalised by the rule for ``key`` of ``file``.
+
+    The forms and the listing services call this, the import and bulk upload call
+    ``validate``: one rule each way. Raises Invalid (with the message) when it fails.
+    """
+    return field_of(file, key).check(value)
 
 
 def label(record: Any, position: int | None) -> str | None:

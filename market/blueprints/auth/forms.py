@@ -16,6 +16,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from market.blueprints.field_rules import Record
 from market.blueprints.orgs.forms import BLANK, OrgFieldsForm
 from market.services import accounts, organizations
 
@@ -35,7 +36,7 @@ def _email_field() -> EmailField:
 
 def _name_field() -> StringField:
     return StringField(
-        _l("姓名"), validators=[InputRequired(message=_l("请填写姓名。")), Length(max=100)]
+        _l("姓名"), validators=[InputRequired(message=_l("请填写姓名。")), Record("users", "name")]
     )
 
 

@@ -7,8 +7,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from market.services.docking import AMOUNT_MAX
+
 MESSAGE = Length(max=2000, message=_l("留言不超过 2000 个字。"))
-AMOUNT = NumberRange(min=1, max=10**12, message=_l("请输入大于 0 的整数（元）。"))
+# NumberRange fills in %(max)d.
+AMOUNT = NumberRange(min=1, max=AMOUNT_MAX, message=_l("请输入 1 到 %(max)d 之间的整数（元）。"))
 
 
 class DockingForm(FlaskForm):

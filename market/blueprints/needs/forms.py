@@ -17,16 +17,11 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    Optional,
-    ValidationError,
-)
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from market.blueprints import listing_choices as choices
-from market.blueprints.offerings.forms import MONEY, MULTI_HINT, TERM, check_order, tags_text
+from market.blueprints.field_rules import Record, Tags
+from market.blueprints.offerings.forms import MULTI_HINT, check_order, tags_text
 from market.models import Need, utcnow
 
 
@@ -36,35 +31,39 @@ class NeedForm(FlaskForm):
     category = SelectField(_l("类别"), validators=[InputRequired(message=_l("请选择类别。"))])
     title = StringField(
         _l("标题"),
-        validators=[DataRequired(message=_l("请填写标题。")), Length(max=200)],
+        validators=[DataRequired(message=_l("请填写标题。")), Record("needs", "title")],
         description=_l("一句话说清要解决的问题，如：冲压件表面缺陷视觉检测"),
     )
     description = TextAreaField(
         _l("详细描述"),
-        validators=[Optional(), Length(max=20000)],
+        validators=[Optional(), Record("needs", "description")],
         description=_l("现状、痛点、期望效果、现场条件等。提交审核前必须填写。"),
     )
     tags = StringField(
         _l("标签"),
-        validators=[Optional(), Length(max=500)],
+        validators=[Optional(), Tags()],
         description=_l("用逗号或顿号分隔，如：机器视觉、缺陷检测"),
     )
     industries = SelectMultipleField(_l("所属行业"), description=MULTI_HINT)
     # Left out, the need belongs to the enterprise's own park (the service's default).
     park = SelectField(_l("所在园区"), validators=[Optional()])
-    budget_min = IntegerField(_l("最低预算（元）"), validators=[Optional(), MONEY])
-    budget_max = IntegerField(_l("最高预算（元）"), validators=[Optional(), MONEY])
+    budget_min = IntegerField(
+        _l("最低预算（元）"), validators=[Optional(), Record("needs", "budget_min")]
+    )
+    budget_max = IntegerField(
+        _l("最高预算（元）"), validators=[Optional(), Record("needs", "budget_max")]
+    )
     deadline = DateField(
         _l("征集截止日期"),
-        validators=[Optional()],
+        validators=[Optional(), Record("needs", "deadline")],
         format="%Y-%m-%d",
         description=_l("过了这一天，需求不再公开展示。"),
     )
     # finance
-    amount = IntegerField(_l("融资金额（元）"), validators=[Optional(), MONEY])
+    amount = IntegerField(_l("融资金额（元）"), validators=[Optional(), Record("needs", "amount")])
     term_months = IntegerField(
         _l("融资期限（月）"),
-        validators=[Optional(), TERM],
+        validators=[Optional(), Record("needs", "term_months")],
     )
     save = SubmitField(_l("保存草稿"))
     save_submit = SubmitField(_l("保存并提交审核"))

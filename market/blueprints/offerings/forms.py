@@ -19,22 +19,13 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-    ValidationError,
-)
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from market import reference
 from market.blueprints import listing_choices as choices
+from market.blueprints.field_rules import Record, Tags
 from market.models import Offering, Organization
 
-MONEY = NumberRange(min=0, message=_l("请输入不小于 0 的整数。"))
-TERM = NumberRange(min=1, max=600, message=_l("期限应在 1 到 600 个月之间。"))
-RATE = NumberRange(min=0, max=100, message=_l("年利率应在 0 到 100 之间。"))
 MULTI_HINT = _l("可多选：按住 Ctrl（Mac 上为 ⌘）点选。")
 
 
@@ -55,62 +46,74 @@ class OfferingForm(FlaskForm):
     category = SelectField(_l("类别"), validators=[InputRequired(message=_l("请选择类别。"))])
     title = StringField(
         _l("标题"),
-        validators=[DataRequired(message=_l("请填写标题。")), Length(max=200)],
+        validators=[DataRequired(message=_l("请填写标题。")), Record("offerings", "title")],
         description=_l("如：注塑机设备上云与 OEE 分析"),
     )
     summary = TextAreaField(
         _l("简介"),
-        validators=[Optional(), Length(max=500)],
+        validators=[Optional(), Record("offerings", "summary")],
         description=_l("一两句话，显示在列表中。"),
     )
     description = TextAreaField(
         _l("详细描述"),
-        validators=[Optional(), Length(max=20000)],
+        validators=[Optional(), Record("offerings", "description")],
         description=_l("方案内容、实施周期、成功案例等。提交审核前必须填写。"),
     )
     tags = StringField(
         _l("标签"),
-        validators=[Optional(), Length(max=500)],
+        validators=[Optional(), Tags()],
         description=_l("用逗号或顿号分隔，如：设备上云、OEE、数据采集"),
     )
     industries = SelectMultipleField(_l("适用行业"), description=MULTI_HINT)
     regions = SelectMultipleField(_l("服务地区"), description=MULTI_HINT)
     parks = SelectMultipleField(_l("服务园区"), description=MULTI_HINT)
-    price_min = IntegerField(_l("最低价格（元）"), validators=[Optional(), MONEY])
-    price_max = IntegerField(_l("最高价格（元）"), validators=[Optional(), MONEY])
+    price_min = IntegerField(
+        _l("最低价格（元）"), validators=[Optional(), Record("offerings", "price_min")]
+    )
+    price_max = IntegerField(
+        _l("最高价格（元）"), validators=[Optional(), Record("offerings", "price_max")]
+    )
     price_unit = StringField(
         _l("计价单位"),
-        validators=[Optional(), Length(max=32)],
+        validators=[Optional(), Record("offerings", "price_unit")],
         description=_l("如：元/项目、元/年"),
     )
     # finance
-    amount_min = IntegerField(_l("最低额度（元）"), validators=[Optional(), MONEY])
-    amount_max = IntegerField(_l("最高额度（元）"), validators=[Optional(), MONEY])
+    amount_min = IntegerField(
+        _l("最低额度（元）"), validators=[Optional(), Record("offerings", "amount_min")]
+    )
+    amount_max = IntegerField(
+        _l("最高额度（元）"), validators=[Optional(), Record("offerings", "amount_max")]
+    )
     rate_min = FloatField(
-        _l("最低年利率（%）"), validators=[Optional(), RATE], render_kw={"step": "any"}
+        _l("最低年利率（%）"),
+        validators=[Optional(), Record("offerings", "rate_min")],
+        render_kw={"step": "any"},
     )
     rate_max = FloatField(
-        _l("最高年利率（%）"), validators=[Optional(), RATE], render_kw={"step": "any"}
+        _l("最高年利率（%）"),
+        validators=[Optional(), Record("offerings", "rate_max")],
+        render_kw={"step": "any"},
     )
     term_months_max = IntegerField(
         _l("最长期限（月）"),
-        validators=[Optional(), TERM],
+        validators=[Optional(), Record("offerings", "term_months_max")],
     )
     eligible_sizes = SelectMultipleField(_l("适用企业规模"), description=MULTI_HINT)
     # training
     mode = SelectField(_l("培训方式"), validators=[Optional()])
     starts_on = DateField(
         _l("开班日期"),
-        validators=[Optional()],
+        validators=[Optional(), Record("offerings", "starts_on")],
         format="%Y-%m-%d",
     )
     capacity = IntegerField(
         _l("招生人数"),
-        validators=[Optional(), NumberRange(min=1, message=_l("招生人数至少为 1。"))],
+        validators=[Optional(), Record("offerings", "capacity")],
     )
     certificate = StringField(
         _l("结业证书"),
-        validators=[Optional(), Length(max=200)],
+        validators=[Optional(), Record("offerings", "certificate")],
         description=_l("如：工业机器人系统运维员职业技能等级证书（中级）"),
     )
     save = SubmitField(_l("保存草稿"))

@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
 from market import reference
+from market.blueprints.field_rules import Record
 from market.i18n import industry_label, province_label
 from market.models import Organization
 from market.models.organization import ORG_SIZES, PARK_BOUND_KINDS
@@ -56,7 +57,7 @@ class OrgFieldsForm(FlaskForm):
 
     org_name = StringField(
         _l("机构名称"),
-        validators=[InputRequired(message=_l("请填写机构名称。")), Length(max=200)],
+        validators=[InputRequired(message=_l("请填写机构名称。")), Record("organizations", "name")],
     )
     credit_code = StringField(
         _l("统一社会信用代码"),
@@ -67,7 +68,8 @@ class OrgFieldsForm(FlaskForm):
         _l("所在省份"), validators=[DataRequired(message=_l("请选择所在省份。"))]
     )
     city = StringField(
-        _l("所在城市"), validators=[InputRequired(message=_l("请填写所在城市。")), Length(max=64)]
+        _l("所在城市"),
+        validators=[InputRequired(message=_l("请填写所在城市。")), Record("organizations", "city")],
     )
     park = SelectField(_l("所在园区"), description=_l("园区企业必填。"))
     size = SelectField(_l("企业规模"), validators=[Optional()])
@@ -115,7 +117,9 @@ class OrgEditForm(OrgFieldsForm):
         validators=[Optional()],
         description=_l("按国民经济行业分类（GB/T 4754-2017）大类，可多选。"),
     )
-    description = TextAreaField(_l("机构简介"), validators=[Optional(), Length(max=5000)])
+    description = TextAreaField(
+        _l("机构简介"), validators=[Optional(), Record("organizations", "description")]
+    )
     submit = SubmitField(_l("保存"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
