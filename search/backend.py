@@ -10,6 +10,8 @@ from search.types import (
     Document,
     Filter,
     IndexSettings,
+    Query,
+    QueryTerm,
     SearchResults,
     Sort,
     Suggestion,
@@ -70,7 +72,7 @@ class SearchBackend(ABC):
     def search(
         self,
         index: str,
-        query: str = "",
+        query: str | Query = "",
         *,
         filters: Sequence[Filter] = (),
         facets: Sequence[str] = (),
@@ -79,9 +81,14 @@ class SearchBackend(ABC):
         per_page: int = 20,
         crop_length: int = 60,
     ) -> SearchResults:
-        """One page of matches for ``query`` (all terms required, the last one a
-        prefix; an empty query browses) with ``filters`` applied, counts for the
+        """One page of matches for ``query`` with ``filters`` applied, counts for the
         ``facets`` fields and ``sort`` (default: relevance, ties by id).
+
+        ``query`` is text or an understood :class:`Query`
+        (search/understand.py: concepts expanded, fillers, places and budgets out).
+        A document matches when it covers enough of the query's informative terms
+        (not necessarily all); the last Latin word is a prefix; an empty query
+        browses.
 
         Returns:
             :class:`SearchResults`; ``page`` and ``per_page`` are clamped to valid
@@ -104,6 +111,18 @@ class SearchBackend(ABC):
         Raises:
             IndexUnavailable: the engine cannot be reached (external).
         """
+
+    def frequencies(self, index: str, terms: Sequence[str]) -> list[int]:
+        """In how many documents of ``index`` each term occurs (all its words or
+        character pairs): the vocabulary query understanding corrects against.
+
+        Raises:
+            IndexUnavailable: the engine cannot be reached (external).
+        """
+        return [
+            self.search(index, Query(t, (QueryTerm(t, ((t, 1.0),)),)), per_page=1).total
+            for t in terms
+        ]
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release files and connections."""

@@ -94,6 +94,40 @@ class IndexSettings:
         )
 
 
+@dataclass(frozen=True)
+class QueryTerm:
+    """One unit of a query's meaning (see search/understand.py).
+
+    ``alternatives`` are normalised spellings with a boost (1.0 for what was typed;
+    synonyms, English terms and narrower concepts lower): a document matching any
+    of them covers the term, once. ``weight`` scales the term's informativeness
+    (a lone character counts half). ``adjacent``: typed right after the previous
+    term (matched side by side, it ranks higher). ``kind``: ``cjk``, ``latin``,
+    ``concept``, ``english`` or ``problem``. ``engine_text``: what an engine that
+    takes text searches for it (a concept's name for an English word or a problem
+    phrasing; empty = ``text``).
+    """
+
+    text: str
+    alternatives: tuple[tuple[str, float], ...]
+    weight: float = 1.0
+    adjacent: bool = False
+    kind: str = "cjk"
+    engine_text: str = ""
+
+
+@dataclass(frozen=True)
+class Query:
+    """An understood query: ``text`` for engines that take text (fillers, places
+    and budgets out, corrections in) and its ``terms``."""
+
+    text: str
+    terms: tuple[QueryTerm, ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
+
+
 Scalar = str | int | float | bool
 
 

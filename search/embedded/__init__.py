@@ -16,6 +16,7 @@ from search.types import (
     Document,
     Filter,
     IndexSettings,
+    Query,
     SearchResults,
     Sort,
     Suggestion,
@@ -67,7 +68,7 @@ class EmbeddedBackend(SearchBackend):
     def search(
         self,
         index: str,
-        query: str = "",
+        query: str | Query = "",
         *,
         filters: Sequence[Filter] = (),
         facets: Sequence[str] = (),
@@ -82,6 +83,9 @@ class EmbeddedBackend(SearchBackend):
         self, index: str, prefix: str, *, limit: int = 8, filters: Sequence[Filter] = ()
     ) -> list[Suggestion]:
         return self._index(index).suggest(prefix, limit, filters)
+
+    def frequencies(self, index: str, terms: Sequence[str]) -> list[int]:
+        return self._index(index).frequencies(terms)
 
     def close(self) -> None:
         with self._lock:

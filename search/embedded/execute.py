@@ -1,8 +1,15 @@
-"""Running a plan over segments: filters, BM25F scoring, facets, top-k.
+"""Running a plan over segments: filters, relaxed matching, BM25F scoring, facets, top-k.
 
 Each segment is scored with dense per-document arrays (at most 65,536 long),
 so AND/OR of postings is fancy indexing and facets are ``np.bincount``. Ties are
 broken by document id everywhere, so equal scores come back in a stable order.
+
+Relaxed matching: a term's *informativeness* is its idf (one per concept,
+whichever spelling matched) times its weight. A document matches when the terms
+it holds add up to at least :data:`COVERAGE` of the query's informativeness, so
+a listing missing one word of a sentence is still found, while one sharing only
+管理系统 or 平台 with a query about something the pool does not hold is not.
+Matches rank by BM25F over the terms they hold, scaled by the share they cover.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from search.types import Eq, Filter, Range, Sort
 Mask = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float32]
 _SCORE_SCALE = 100_000  # scores closer than 1e-5 are ties (then ordered by id)
+COVERAGE = 0.5  # share of the query's informativeness a match must hold
 
 
 @dataclass
@@ -186,14 +194,33 @@ def _alt_weight(alt: Alternative) -> float:
 
 def _score_bound(plan: Plan, idf: list[float]) -> float:
     """The highest raw score any document could reach (to normalise to 0–1)."""
-    best = [max((a.boost for a in t.alternatives), default=0.0) for t in plan.terms]
+    best = [
+        max((a.boost for a in t.alternatives), default=0.0) * t.weight * (not t.bonus)
+        for t in plan.terms
+    ]
     return sum(b * i for b, i in zip(best, idf, strict=True)) * (K1 + 1)
 
 
+def _informativeness(plan: Plan, idf: list[float]) -> list[float]:
+    """What each term is worth towards coverage (0 for bonus terms)."""
+    return [0.0 if t.bonus else t.weight * i for t, i in zip(plan.terms, idf, strict=True)]
+
+
 def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats) -> None:
-    """AND the plan's terms into ``mask`` and add their scores to ``total``."""
+    """Keep in ``mask`` the documents covering :data:`COVERAGE` of the query's
+    informativeness and put their scores in ``total``.
+
+    Terms go most informative first, so documents that can no longer reach the
+    cut-off are dropped early (and a query about something absent stops there).
+    """
     n = seg.n
-    for term, term_idf in zip(plan.terms, idf, strict=True):
+    worth = _informativeness(plan, idf)
+    need = COVERAGE * sum(worth) - 1e-6
+    order = sorted(range(len(plan.terms)), key=lambda i: -worth[i])
+    covered = np.zeros(n, dtype=np.float32)
+    left = sum(worth)
+    for ti in order:
+        term, term_idf = plan.terms[ti], idf[ti]
         t_mask = np.zeros(n, dtype=np.bool_)
         t_score = np.zeros(n, dtype=np.float32)
         for alt in term.alternatives:
@@ -207,13 +234,21 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
                 continue
             # Documents that missed a group score nothing for this alternative.
             a_score *= a_mask
-            a_score *= np.float32(_alt_weight(alt) * term_idf)
+            a_score *= np.float32(_alt_weight(alt) * term_idf * term.weight)
             np.maximum(t_score, a_score, out=t_score)
             t_mask |= a_mask
-        mask &= t_mask
+        total += t_score
+        if term.bonus:
+            continue
+        covered += np.float32(worth[ti]) * t_mask
+        left -= worth[ti]
+        mask &= covered + np.float32(left) >= need  # can still reach the cut-off
         if not mask.any():
             return
-        total += t_score
+    whole = sum(worth)
+    if whole > 0:
+        # Rank by BM25F over the terms held, scaled by the share of the query they cover.
+        total *= np.minimum(covered / np.float32(whole), 1.0)
 
 
 def _group(seg: Segment, group: Group) -> tuple[Mask, Floats]:

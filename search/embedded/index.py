@@ -22,16 +22,17 @@ import numpy.typing as npt
 
 from search.embedded.execute import SegmentLexicon, View, execute
 from search.embedded.highlight import highlight
-from search.embedded.plan import Planner, SynonymMatcher
+from search.embedded.plan import Planner
 from search.embedded.segment import MAX_DOCS, Segment, build_segment, field_text
 from search.embedded.store import Manifest, Store, decode, encode
 from search.errors import IndexNotConfigured, SearchError
-from search.text import Segmenter
+from search.text import Segmenter, keys_of, normalize
 from search.types import (
     Document,
     Filter,
     Hit,
     IndexSettings,
+    Query,
     SearchResults,
     Sort,
     Suggestion,
@@ -150,7 +151,11 @@ class EmbeddedIndex:
                 old.filterable,
                 old.sortable,
             ) == (settings.searchable, settings.filterable, settings.sortable)
-            if same_fields and old is not None and _words(old) == _words(settings):
+            if same_fields:
+                # Synonyms apply at query time; the words that tell straddling
+                # bigrams apart come from them too, but a segment built with
+                # yesterday's words only ranks a few straddles differently, so new
+                # synonyms never cost a rebuild (new segments use the new words).
                 if old == settings:
                     return
                 self._commit(state, settings, [(n, s, a) for n, s, a in state.base], [])
@@ -323,7 +328,7 @@ class EmbeddedIndex:
     # -- reading ------------------------------------------------------------------
     def search(
         self,
-        query: str,
+        query: str | Query,
         filters: Sequence[Filter],
         facets: Sequence[str],
         sort: Sort | None,
@@ -342,8 +347,7 @@ class EmbeddedIndex:
             raise ValueError(f"{sort.field!r} is not a sortable field")
         per_page = min(max(int(per_page), 1), 1000)
         page = min(max(int(page), 1), max(1, MAX_WINDOW // per_page))
-        planner = _planner(settings.synonyms, _words(settings))
-        plan = planner.plan(query, state.lexicon, prefix=prefix)
+        plan = _planner(settings.synonyms).plan(query, state.lexicon, prefix=prefix)
         out = execute(state.views, plan, filters, facets, sort, page * per_page)
         hits = []
         for c in out.candidates[(page - 1) * per_page :]:
@@ -355,7 +359,17 @@ class EmbeddedIndex:
                 if doc.get(f.name) not in (None, "", [])
             }
             hits.append(Hit(str(doc["id"]), round(c.score, 6), shown, doc))
-        return SearchResults(query, out.total, page, per_page, hits, out.facets)
+        return SearchResults(str(query), out.total, page, per_page, hits, out.facets)
+
+    def frequencies(self, terms: Sequence[str]) -> list[int]:
+        """In how many live documents each term's tokens all occur (see
+        :class:`search.understand.Vocabulary`)."""
+        state = self.sync()
+        out = []
+        for term in terms:
+            keys = sorted(set(keys_of(normalize(term))))
+            out.append(sum(_holding(v, keys) for v in state.views) if keys else 0)
+        return out
 
     def suggest(self, prefix: str, limit: int, filters: Sequence[Filter]) -> list[Suggestion]:
         """See :meth:`search.backend.SearchBackend.suggest`."""
@@ -374,8 +388,27 @@ class EmbeddedIndex:
 
 
 @lru_cache(maxsize=8)
-def _planner(synonyms: tuple[tuple[str, ...], ...], words: tuple[str, ...]) -> Planner:
-    return Planner(SynonymMatcher(synonyms), _segmenter(words))
+def _planner(synonyms: tuple[tuple[str, ...], ...]) -> Planner:
+    return Planner.for_synonyms(synonyms)
+
+
+def _holding(view: View, keys: Sequence[int]) -> int:
+    """Live documents of ``view`` holding every key."""
+    seg = view.segment
+    if seg.vocab.size == 0:
+        return 0
+    docs: npt.NDArray[np.intp] | None = None
+    for key in keys:
+        i = int(np.searchsorted(seg.vocab, np.uint64(key)))
+        if i >= seg.vocab.size or int(seg.vocab[i]) != key:
+            return 0
+        got = seg.post_doc[int(seg.offsets[i]) : int(seg.offsets[i + 1])].astype(np.intp)
+        docs = got if docs is None else np.intersect1d(docs, got, assume_unique=True)
+        if docs.size == 0:
+            return 0
+    if docs is None:
+        return 0
+    return int(docs.size if view.alive is None else view.alive[docs].sum())
 
 
 def _display(value: Any) -> str:

@@ -25,6 +25,7 @@ from search.types import (
     Document,
     Filter,
     IndexSettings,
+    Query,
     SearchResults,
     Sort,
     Suggestion,
@@ -161,7 +162,7 @@ class MeilisearchBackend(SearchBackend):
     def search(
         self,
         index: str,
-        query: str = "",
+        query: str | Query = "",
         *,
         filters: Sequence[Filter] = (),
         facets: Sequence[str] = (),
@@ -173,17 +174,36 @@ class MeilisearchBackend(SearchBackend):
         settings = self._settings_of(index)
         per_page = min(max(int(per_page), 1), 1000)
         page = min(max(int(page), 1), max(1, 10_000 // per_page))
-        payload = protocol.search_payload(
-            settings, filters, facets, sort, page, per_page, crop_length
-        )
         q = protocol.clean_query(query)
+        payload = protocol.search_payload(
+            settings, filters, facets, sort, page, per_page, crop_length, relaxed=bool(q.strip())
+        )
         try:
             response = self._call(lambda: self._index(index).search(q, payload))
         except MeilisearchApiError as exc:
             if exc.code == "index_not_found":
-                return SearchResults(query, 0, page, per_page, [], {f: {} for f in facets})
+                return SearchResults(q, 0, page, per_page, [], {f: {} for f in facets})
             raise
-        return protocol.results_from(response, query, settings, page, per_page)
+        return protocol.results_from(response, q, settings, page, per_page)
+
+    def frequencies(self, index: str, terms: Sequence[str]) -> list[int]:
+        """One multi-search of phrase queries (``limit`` 0: counts only)."""
+        if not terms:
+            return []
+        queries = [
+            {"indexUid": self._uid(index), "q": protocol.phrase(t), "limit": 0} for t in terms
+        ]
+        out: list[int] = []
+        for start in range(0, len(queries), 200):
+            batch = queries[start : start + 200]
+            try:
+                response = self._call(lambda b=batch: self.client.multi_search(b))  # type: ignore[misc]
+            except MeilisearchApiError as exc:
+                if exc.code == "index_not_found":
+                    return [0] * len(terms)
+                raise
+            out += [int(r.get("estimatedTotalHits", 0)) for r in response.get("results", [])]
+        return out
 
     def suggest(
         self, index: str, prefix: str, *, limit: int = 8, filters: Sequence[Filter] = ()

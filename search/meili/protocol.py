@@ -18,6 +18,7 @@ from search.types import (
     Hit,
     In,
     IndexSettings,
+    Query,
     Range,
     SearchResults,
     Sort,
@@ -30,6 +31,12 @@ from search.types import (
 PRE, POST = "\x02", "\x03"
 CROP_MARKER = "…"
 MAX_QUERY_CHARS = 200
+# Meilisearch's nearest behaviour to the embedded engine's coverage cut-off: its
+# `frequency` strategy drops the commonest words first when too little matches,
+# and a ranking-score threshold leaves out documents that hold too little of the
+# query (its score is dominated by the share of query words matched).
+MATCHING_STRATEGY = "frequency"
+SCORE_THRESHOLD = 0.5
 _FIELD = re.compile(r"^[A-Za-z0-9_.]+$")
 
 
@@ -116,8 +123,10 @@ def search_payload(
     page: int,
     per_page: int,
     crop_length: int,
+    relaxed: bool = True,
 ) -> dict[str, Any]:
-    """The body of ``POST /indexes/{uid}/search`` (without ``q``).
+    """The body of ``POST /indexes/{uid}/search`` (without ``q``); ``relaxed``
+    (words typed): the matching strategy and score threshold above.
 
     Raises:
         ValueError: a filter, facet or sort field is not declared in ``settings``.
@@ -130,7 +139,7 @@ def search_payload(
     payload: dict[str, Any] = {
         "page": page,
         "hitsPerPage": per_page,
-        "matchingStrategy": "all",  # every term is required, as in the embedded engine
+        "matchingStrategy": MATCHING_STRATEGY if relaxed else "all",
         "showRankingScore": True,
         "attributesToHighlight": list(settings.searchable_names),
         "highlightPreTag": PRE,
@@ -140,6 +149,8 @@ def search_payload(
         "cropLength": max(crop_length // 2, 5),
         "cropMarker": CROP_MARKER,
     }
+    if relaxed:
+        payload["rankingScoreThreshold"] = SCORE_THRESHOLD
     flt = filter_payload(filters, settings)
     if flt:
         payload["filter"] = flt
@@ -150,9 +161,16 @@ def search_payload(
     return payload
 
 
-def clean_query(query: str) -> str:
-    """The query as sent: bounded in length (a 10k-character paste is cut)."""
-    return query[:MAX_QUERY_CHARS]
+def clean_query(query: str | Query) -> str:
+    """The query as sent: an understood query's text (fillers, places and budgets
+    out, corrections in, English and problem phrasings as their concepts' names),
+    bounded in length (a 10k-character paste is cut)."""
+    return str(query)[:MAX_QUERY_CHARS]
+
+
+def phrase(term: str) -> str:
+    """``term`` as a Meilisearch phrase (its words adjacent, in order)."""
+    return '"' + term.replace('"', " ") + '"'
 
 
 def marked(value: Any) -> str:

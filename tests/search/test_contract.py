@@ -101,7 +101,50 @@ def test_suggest_completes_what_is_typed(backend: SearchBackend) -> None:
 
 
 # 5 -----------------------------------------------------------------------------------
-def test_terms_are_anded_in_any_order(backend: SearchBackend) -> None:
+POOL = [
+    "MES生产管理系统",
+    "ERP企业管理系统",
+    "仓储管理系统WMS",
+    "工业互联网平台",
+    "设备管理平台",
+    "能耗管理平台",
+    "人力资源管理系统",
+    "供应链协同平台",
+]
+
+
+def test_a_listing_missing_one_word_of_a_sentence_is_still_found(backend: SearchBackend) -> None:
+    known_difference(
+        backend,
+        "Meilisearch's frequency strategy drops the commonest words, not the least "
+        "informative, and its score threshold is over all its ranking rules",
+    )
+    add(backend, *(make_doc(title=t) for t in POOL))
+    oee = make_doc(title="注塑机设备上云与OEE分析")
+    add(backend, oee)
+    assert ids(backend, "我们想给注塑机联网看OEE")[:1] == [oee["id"]]
+
+
+@pytest.mark.parametrize("query", ["婚纱摄影门店管理系统", "驾校约车平台", "宠物医院 管理系统"])
+def test_a_query_about_something_absent_returns_nothing(backend: SearchBackend, query: str) -> None:
+    known_difference(
+        backend,
+        "Meilisearch cuts by a ranking-score threshold over all its rules, not by the "
+        "share of the query's informative terms a listing covers",
+    )
+    add(backend, *(make_doc(title=t) for t in POOL))
+    assert ids(backend, query) == []
+
+
+def test_listings_covering_more_of_the_query_rank_first(backend: SearchBackend) -> None:
+    add(backend, *(make_doc(title=t) for t in POOL))
+    three = make_doc(title="冲压件表面缺陷检测")
+    two = make_doc(title="冲压件缺陷分析")
+    add(backend, two, three)
+    assert ids(backend, "冲压件 表面 缺陷")[:2] == [three["id"], two["id"]]
+
+
+def test_terms_match_in_any_order_and_a_missing_rare_one_excludes(backend: SearchBackend) -> None:
     both = make_doc(title="冲压件表面缺陷视觉检测")
     one = make_doc(title="冲压件模具设计")
     add(backend, both, one)

@@ -1,0 +1,790 @@
+"""Query understanding: from what a person typed to the terms an engine searches.
+
+People describe problems in sentences (「我们想给冲压车间上一套MES」), name places
+and budgets (「MES 江苏」「20万以内」), type English (vision inspection), pinyin
+(zhijian) or a wrong character (冲压见). :meth:`Understander.understand` turns
+such text into an :class:`Understanding`:
+
+* **terms** (:class:`search.types.QueryTerm`), each one unit of meaning with its
+  alternatives: a concept of the map counts once however it is spelled (its
+  name, synonyms, English terms, the problem phrasings that point to it, with
+  its narrower concepts a little lower); filler and question words
+  (:data:`FILLERS`) are dropped; a CJK run is cut into words (rjieba with the
+  map's terms added), so a bigram straddling two query words is never required;
+  Latin words written apart, joined or hyphenated (OPC UA, opcua, opc-ua) are one
+  term when the map knows them;
+* **places** (provinces, their cities, the parks the app passes in) and a
+  **budget** (「20万以内」「预算50万」「100万左右」), taken out of the words and
+  returned for the caller to filter on, visibly;
+* **corrections**: a CJK word that no document holds, with one character
+  replaced by one of the same sound (pypinyin) or a similar shape
+  (:data:`SHAPE_GROUPS`), and Latin words that read as pinyin (xitong → 系统), are
+  replaced when — and only when — the corrected form occurs in the index
+  (:class:`Vocabulary`); the caller shows 「已显示 … 的结果」 with the original.
+
+Plain Python: no engine, no Flask. Both adapters receive the result through the
+port (:class:`search.types.Query`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal, Protocol
+
+from search.concepts import Concept, ConceptMap
+from search.text import Segmenter, is_cjk, normalize
+from search.types import Query, QueryTerm
+
+MAX_QUERY_CHARS = 200
+MAX_TERMS = 10
+MAX_NARROWER = 8  # narrower concepts added to a term (a broad word should not list 50)
+SYNONYM_BOOST = 0.9
+NARROWER_BOOST = 0.6
+PROBLEM_BOOST = 0.9
+MODIFIER_BOOST = 0.7
+LONE_CHAR_WEIGHT = 0.5
+
+# Words that carry no meaning in a search: who is asking, wanting, how, questions,
+# quantities, politeness. Longer entries win over the words inside them.
+FILLERS = frozenset(
+    " ".join(
+        (
+            "我 我们 我司 我厂 咱们 咱 本公司 本厂 公司 企业 厂里 我们厂 我们公司 你们 有人",
+            "想 想要 想用 想找 想上 想做 想给 需要 要 打算 准备 希望 计划 考虑",
+            "求 求助 求推荐 寻求 寻找 找 找一个 推荐 推荐一下 请问 问下 问一下 咨询 了解",
+            "看看 看 帮忙 帮我 帮 一下 下",
+            "怎么 怎么办 怎么样 怎样 如何 咋办 咋 能不能 能否 可以 可不可以 是否 有没有 有无",
+            "哪里 哪家 哪个 哪些 什么 啥 谁 吗 呢 吧 啊 呀 么 哦 嘛",
+            "一套 一个 一家 一款 一种 一些 一点 几个 个 套 款 家 种 些",
+            "老是 总是 经常 常常 总 老 一直 特别 非常 太 很 比较 挺 有点 有些",
+            "的 了 和 与 及 或 之 在 对 为 把 被 其 是 有 给 用 上 让 跟 从 到 做 搞 弄",
+            "还 也 都 就 又 再 能 会 现在 目前 最近 今年 明年 马上 尽快 急 急需 谢谢 您好 你好",
+        )
+    ).split()
+)
+LATIN_FILLERS = frozenset(
+    (
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "and",
+        "or",
+        "to",
+        "in",
+        "on",
+        "with",
+        "by",
+        "at",
+        "is",
+        "are",
+        "my",
+        "our",
+        "we",
+        "i",
+        "need",
+        "want",
+        "how",
+        "what",
+    )
+)
+
+# Characters often typed for one another by shape (handwriting, wubi input), in the
+# field's vocabulary; sound-alikes come from pypinyin. Each group is mutually confusable.
+SHAPE_GROUPS: tuple[str, ...] = (
+    "己已巳",
+    "未末",
+    "干千于",
+    "人入八",
+    "日曰",
+    "土士",
+    "戊戌戍",
+    "候侯",
+    "拔拨",
+    "析折",
+    "测侧恻",
+    "检捡验险俭",
+    "侍待持特",
+    "账帐",
+    "辨辩辫",
+    "卷券",
+    "贷货赁",
+    "澡燥躁",
+    "概慨",
+    "历厉",
+    "杨扬",
+    "讯汛迅",
+    "栽载裁",
+    "幕暮墓慕",
+    "传转",
+    "模摸膜",
+    "构沟购",
+    "端瑞",
+    "钻钴",
+    "铣洗",
+    "锻缎",
+    "焊悍捍",
+    "磨摩",
+    "炼练",
+    "冶治",
+    "淬碎",
+    "钣板扳",
+    "仪议",
+    "阀阅",
+    "孪挛",
+    "采彩踩",
+    "码玛",
+    "维锥",
+    "粉份",
+    "料科",
+    "标栋",
+    "识织",
+    "系糸",
+    "统铳",
+    "设没",
+    "备各",
+    "件伴",
+    "析忻",
+    "库厍",
+    "储储",
+)
+
+Kind = Literal["province", "park"]
+
+
+@dataclass(frozen=True)
+class PlaceName:
+    """A place a query may name: ``text`` as typed (苏州, 江苏, 苏州工业园区),
+    ``kind`` and ``value`` of the filter (province name or park ref) and the
+    ``label`` shown on the chip (江苏省, 苏州工业园区)."""
+
+    text: str
+    kind: Kind
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A budget said in the query: at most ``lte`` / at least ``gte`` yuan; ``text``
+    as typed (20万以内)."""
+
+    text: str
+    lte: float | None = None
+    gte: float | None = None
+
+
+@dataclass(frozen=True)
+class Correction:
+    """``typed`` was searched as ``shown`` (冲压见 → 冲压件, xitong → 系统)."""
+
+    typed: str
+    shown: str
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What a query means (see the module docstring)."""
+
+    original: str
+    query: Query
+    places: tuple[PlaceName, ...] = ()
+    budget: Budget | None = None
+    corrections: tuple[Correction, ...] = ()
+
+    @property
+    def corrected(self) -> str:
+        """The query as searched, for 「已显示 … 的结果」 (the original when nothing changed)."""
+        text = self.original
+        for c in self.corrections:
+            text = _replace_folded(text, c.typed, c.shown)
+        return text
+
+    def without(self, phrase: str) -> str:
+        """The original query with ``phrase`` (a place or budget as typed) taken out:
+        what a chip's 「×」 searches."""
+        return " ".join(_replace_folded(self.original, phrase, " ").split())
+
+
+class Vocabulary(Protocol):
+    """What an index holds: for each term, in how many documents it occurs (a CJK
+    term: all its character pairs; a Latin word: the whole word)."""
+
+    def frequencies(self, terms: Sequence[str]) -> list[int]: ...
+
+
+# -- units: the query as CJK characters and Latin words --------------------------------
+Unit = str  # one CJK character or one Latin/digit word (normalised)
+
+
+def units(norm: str) -> list[tuple[Unit, int, int]]:
+    """``(unit, start, end)`` over normalised text; everything else separates."""
+    out: list[tuple[Unit, int, int]] = []
+    i, n = 0, len(norm)
+    while i < n:
+        ch = norm[i]
+        if is_cjk(ch):
+            out.append((ch, i, i + 1))
+            i += 1
+        elif ch.isalnum():
+            j = i
+            while j < n and norm[j].isalnum() and not is_cjk(norm[j]):
+                j += 1
+            out.append((norm[i:j], i, j))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def unit_keys(term: str) -> list[tuple[Unit, ...]]:
+    """Ways a term's units may be typed: as written, and with runs of Latin words
+    joined (OPC UA = opcua = opc-ua; Wi-Fi 6 = wifi6)."""
+    seq = tuple(u for u, _, _ in units(normalize(term)))
+    if not seq:
+        return []
+    keys = [seq]
+    joined: list[str] = []
+    for u in seq:
+        if joined and not is_cjk(u[0]) and not is_cjk(joined[-1][-1]):
+            joined[-1] += u
+        else:
+            joined.append(u)
+    if tuple(joined) != seq:
+        keys.append(tuple(joined))
+    return keys
+
+
+@dataclass(frozen=True)
+class _Entry:
+    kind: Literal["concept", "english", "problem", "place"]
+    ids: tuple[str, ...] = ()
+    place: PlaceName | None = None
+
+
+@dataclass
+class _Piece:
+    """One part of the query before it becomes a term."""
+
+    kind: Literal["entry", "latin", "cjk"]
+    text: str  # normalised, as typed
+    start: int
+    end: int
+    entry: _Entry | None = None
+    core: str = ""  # a CJK word without a leading or trailing stray character
+    alts: list[tuple[str, float]] = field(default_factory=list)
+
+
+_BUDGET = re.compile(
+    r"(?P<pre>预算(?:在|是|大概|大约|约)?|budget\s*)?"
+    r"(?P<lo>\d+(?:\.\d+)?)(?:\s*(?:-|~|到|至)\s*(?P<hi>\d+(?:\.\d+)?))?\s*"
+    r"(?P<unit>万元|万|w(?![a-z])|千元|千|k(?![a-z])|元)?"
+    r"\s*(?P<post>以内|以下|之内|内|左右|上下|以上|起|封顶|不到|不超过)?"
+)
+_UNITS = {"万元": 1e4, "万": 1e4, "w": 1e4, "千元": 1e3, "千": 1e3, "k": 1e3, "元": 1.0}
+
+
+def find_budget(norm: str) -> tuple[Budget, int, int] | None:
+    """The first budget said in normalised text, with its span. A bare number is
+    not a budget (5G, 2.0): it needs 预算, a money unit with a bound or 万."""
+    for m in _BUDGET.finditer(norm):
+        unit, pre, post = m.group("unit"), m.group("pre"), m.group("post")
+        if not unit and not pre:
+            continue
+        if unit in (None, "元", "千", "千元", "k") and not (pre or post):
+            continue
+        scale = _UNITS.get(unit or "", 1e4)  # 预算50 means 50 万 in this field
+        lo = float(m.group("lo")) * scale
+        hi = float(m.group("hi")) * scale if m.group("hi") else None
+        text = m.group().strip()
+        if hi is not None:
+            return Budget(text, lte=hi, gte=lo), m.start(), m.end()
+        if post in ("以上", "起"):
+            return Budget(text, gte=lo), m.start(), m.end()
+        if post in ("左右", "上下"):
+            return Budget(text, lte=lo * 1.2, gte=lo * 0.8), m.start(), m.end()
+        return Budget(text, lte=lo), m.start(), m.end()
+    return None
+
+
+class Understander:
+    """Understands queries against one concept map and set of places (build once,
+    use from any thread: it holds no per-query state)."""
+
+    def __init__(
+        self,
+        concepts: ConceptMap,
+        places: Iterable[PlaceName] = (),
+        fillers: Iterable[str] = FILLERS,
+    ) -> None:
+        self.concepts = concepts
+        self.fillers = frozenset(normalize(f) for f in fillers)
+        self._table: dict[tuple[Unit, ...], _Entry] = {}
+        self._terms: set[str] = set()  # normalised concept terms (preferred corrections)
+        by_key: dict[tuple[Unit, ...], list[tuple[str, str]]] = {}
+        for concept in concepts.concepts.values():
+            for term in concept.terms:
+                self._terms.add(normalize(term).replace(" ", ""))
+                for key in unit_keys(term):
+                    by_key.setdefault(key, []).append(("concept", concept.id))
+            for term in concept.english:
+                for key in unit_keys(term):
+                    by_key.setdefault(key, []).append(("english", concept.id))
+            for term in concept.problems:
+                for key in unit_keys(term):
+                    by_key.setdefault(key, []).append(("problem", concept.id))
+        for key, owners in by_key.items():
+            # A spelling that names a concept wins over English words and phrasings.
+            rank = {"concept": 0, "english": 1, "problem": 2}
+            best = min(rank[k] for k, _ in owners)
+            kind = next(k for k, _ in owners if rank[k] == best)
+            ids = tuple(dict.fromkeys(i for k, i in owners if k == kind))
+            self._table[key] = _Entry(kind, ids)  # type: ignore[arg-type]
+        for place in places:
+            for key in unit_keys(place.text):
+                # A park or place spelled like a concept term stays a concept.
+                self._table.setdefault(key, _Entry("place", place=place))
+        self._longest = max((len(k) for k in self._table), default=1)
+        words = [*("".join(k) for k in self._table if all(is_cjk(u[0]) for u in k)), *self.fillers]
+        self.segmenter = Segmenter(words)
+
+    # -- the main entry ----------------------------------------------------------------
+    def understand(
+        self,
+        query: str,
+        vocabulary: Vocabulary | None = None,
+        *,
+        places: bool = True,
+        correct: bool = True,
+    ) -> Understanding:
+        """What ``query`` means. ``vocabulary`` (the index's) allows corrections;
+        ``places=False`` keeps place names as words; ``correct=False`` searches
+        what was typed. Never raises on any input."""
+        original = " ".join(query[: MAX_QUERY_CHARS * 4].split())[:MAX_QUERY_CHARS]
+        norm = normalize(original)
+        budget = None
+        if places:
+            found = find_budget(norm)
+            if found is not None:
+                budget, s, e = found
+                norm = norm[:s] + " " * (e - s) + norm[e:]
+        pieces, found_places = self._pieces(norm, places)
+        corrections: list[Correction] = []
+        if correct and vocabulary is not None:
+            corrections = self._correct(pieces, vocabulary)
+        terms = self._terms_of(pieces)
+        query_text = " ".join(_engine_text(t) for t in terms)
+        return Understanding(
+            original,
+            Query(query_text, tuple(terms)),
+            tuple(dict.fromkeys(found_places)),
+            budget,
+            tuple(corrections),
+        )
+
+    # -- splitting ----------------------------------------------------------------------
+    def _pieces(self, norm: str, places: bool) -> tuple[list[_Piece], list[PlaceName]]:
+        us = units(norm)
+        out: list[_Piece] = []
+        found: list[PlaceName] = []
+        gap: list[tuple[Unit, int, int]] = []
+
+        def flush() -> None:
+            if gap:
+                out.extend(self._gap_pieces(norm, gap))
+                gap.clear()
+
+        i = 0
+        while i < len(us):
+            hit = None
+            for length in range(min(self._longest, len(us) - i), 0, -1):
+                key = tuple(u for u, _, _ in us[i : i + length])
+                entry = self._table.get(key)
+                if entry is not None and (places or entry.kind != "place"):
+                    hit = (length, entry)
+                    break
+            if hit is None:
+                gap.append(us[i])
+                i += 1
+                continue
+            length, entry = hit
+            flush()
+            start, end = us[i][1], us[i + length - 1][2]
+            if entry.kind == "place" and entry.place is not None:
+                found.append(entry.place)
+            else:
+                out.append(_Piece("entry", norm[start:end], start, end, entry))
+            i += length
+        flush()
+        return out, found
+
+    def _gap_pieces(self, norm: str, gap: list[tuple[Unit, int, int]]) -> list[_Piece]:
+        """Latin words as they are; CJK runs cut into words, fillers dropped."""
+        out: list[_Piece] = []
+        k = 0
+        while k < len(gap):
+            u, s, e = gap[k]
+            if not is_cjk(u[0]):
+                if u not in LATIN_FILLERS:
+                    out.append(_Piece("latin", u, s, e))
+                k += 1
+                continue
+            j = k
+            while j + 1 < len(gap) and is_cjk(gap[j + 1][0][0]) and gap[j + 1][1] == gap[j][2]:
+                j += 1
+            out.extend(self._cjk_words(norm[s : gap[j][2]], s))
+            k = j + 1
+        return out
+
+    def _cjk_words(self, run: str, offset: int) -> list[_Piece]:
+        words: list[tuple[str, int]] = []
+        pos = 0
+        for w in self.segmenter.cut(run):
+            words.append((w, offset + pos))
+            pos += len(w)
+        kept = [(w, s) for w, s in words if w not in self.fillers]
+        out: list[_Piece] = []
+        strays: list[tuple[str, int]] = []
+        for w, s in kept:
+            adjacent = bool(out) and out[-1].end == s
+            if len(w) == 1:
+                if strays and strays[-1][1] + len(strays[-1][0]) == s:
+                    strays.append((w, s))
+                else:
+                    self._settle(out, strays)
+                    strays = [(w, s)]
+                continue
+            if len(strays) == 1 and strays[0][1] + 1 == s and not adjacent:
+                # A leading character modifies the word (防 in 防勒索): both are tried.
+                ch, cs = strays[0]
+                out.append(_Piece("cjk", ch + w, cs, s + len(w), core=w))
+                strays = []
+                continue
+            self._settle(out, strays)
+            strays = []
+            out.append(_Piece("cjk", w, s, s + len(w), core=w))
+        self._settle(out, strays)
+        return out
+
+    @staticmethod
+    def _settle(out: list[_Piece], strays: list[tuple[str, int]]) -> None:
+        """Stray characters jieba could not place: two or more together are a word of
+        their own (约车); one right after a word joins it (冲压见: a typo or the
+        next word being typed), else it stands alone."""
+        if not strays:
+            return
+        text = "".join(w for w, _ in strays)
+        start = strays[0][1]
+        end = start + len(text)
+        prev = out[-1] if out else None
+        if len(text) == 1 and prev is not None and prev.kind == "cjk" and prev.end == start:
+            prev.text += text
+            prev.end = end
+            return
+        out.append(_Piece("cjk", text, start, end, core=text))
+
+    # -- corrections -------------------------------------------------------------------
+    def _correct(self, pieces: list[_Piece], vocabulary: Vocabulary) -> list[Correction]:
+        todo = [p for p in pieces if p.kind in ("cjk", "latin") and len(p.text) >= 2]
+        if not todo:
+            return []
+        texts = [p.text for p in todo]
+        freqs = dict(zip(texts, vocabulary.frequencies(texts), strict=True))
+        out: list[Correction] = []
+        for p in todo:
+            if freqs.get(p.text, 0) > 0:
+                continue
+            if p.kind == "cjk":
+                fixed = self._fix_cjk(p.text, vocabulary)
+            else:
+                fixed = self._fix_pinyin(p.text, vocabulary)
+            if fixed and fixed != p.text:
+                out.append(Correction(p.text, fixed))
+                p.kind, p.text, p.core = "cjk", fixed, fixed
+                entry = self._table.get(tuple(fixed))
+                if entry is not None and entry.kind != "place":
+                    p.kind, p.entry = "entry", entry
+        return out
+
+    def _fix_cjk(self, word: str, vocabulary: Vocabulary) -> str | None:
+        """``word`` with one character replaced by a sound- or shape-alike, if the
+        result occurs in the index and reads as a word (a term of the map, or
+        whole words to rjieba): the closest sound first, then the commonest."""
+        candidates: list[tuple[str, int]] = []
+        for i, ch in enumerate(word):
+            if not is_cjk(ch):
+                continue
+            for alt, closeness in confusable(ch):
+                candidates.append((word[:i] + alt + word[i + 1 :], closeness))
+        words = [(c, k) for c, k in candidates if self._is_word(c)]
+        return self._best(words, vocabulary)
+
+    def _is_word(self, text: str) -> bool:
+        """A term of the map, or text rjieba cuts into fewer pieces than characters
+        (so 要车, two lone characters, is not a word, and 冲压件 = 冲压|件 is)."""
+        if text.replace(" ", "") in self._terms:
+            return True
+        return len(self.segmenter.cut(text)) < len(text) or len(text) > 4
+
+    def _fix_pinyin(self, word: str, vocabulary: Vocabulary) -> str | None:
+        """A Latin word no document holds, read as pinyin (xitong → 系统): the
+        characters of each syllable chained through pairs that occur in the index."""
+        if word in LATIN_FILLERS or not word.isalpha() or len(word) < 4:
+            return None
+        syllables = split_pinyin(word)
+        if not syllables or len(syllables) < 2 or len(syllables) > 6:
+            return None
+        options = [homophones(s, common=True) for s in syllables]
+        if not all(options):
+            return None
+        # Best path through the lattice: each step a pair that occurs in the index.
+        best: dict[str, tuple[float, str]] = {c: (0.0, c) for c in options[0]}
+        for nxt in options[1:]:
+            pairs = [(a + b) for a in best for b in nxt]
+            freqs = vocabulary.frequencies(pairs)
+            step: dict[str, tuple[float, str]] = {}
+            for pair, f in zip(pairs, freqs, strict=True):
+                if f <= 0:
+                    continue
+                score = best[pair[0]][0] + math.log1p(f)
+                if pair[1] not in step or score > step[pair[1]][0]:
+                    step[pair[1]] = (score, best[pair[0]][1] + pair[1])
+            if not step:
+                return None
+            best = step
+        paths = [(text, 0) for _, text in best.values()]
+        return self._best(paths, vocabulary)
+
+    def _best(self, candidates: list[tuple[str, int]], vocabulary: Vocabulary) -> str | None:
+        """The candidate to show: a term of the map first, then the closest
+        (``closeness``: 0 same sound and tone … 3 shape), then the commonest."""
+        closest: dict[str, int] = {}
+        for text, closeness in candidates:
+            closest[text] = min(closeness, closest.get(text, closeness))
+        if not closest:
+            return None
+        texts = list(closest)
+        freqs = vocabulary.frequencies(texts)
+        scored = [
+            (t not in self._terms, closest[t], -f, t)
+            for t, f in zip(texts, freqs, strict=True)
+            if f > 0
+        ]
+        return min(scored)[3] if scored else None
+
+    # -- terms --------------------------------------------------------------------------
+    def _terms_of(self, pieces: list[_Piece]) -> list[QueryTerm]:
+        terms: list[QueryTerm] = []
+        prev_end = -1
+        seen: set[str] = set()
+        for p in pieces:
+            adjacent = p.start == prev_end
+            prev_end = p.end
+            term = self._term(p, adjacent)
+            ids = p.entry.ids if p.kind == "entry" and p.entry is not None else ()
+            key = "|".join(ids) if ids else term.text
+            if key in seen:
+                continue  # the same concept twice (MES … 制造执行系统) counts once
+            seen.add(key)
+            terms.append(term)
+            if len(terms) >= MAX_TERMS:
+                break
+        return terms
+
+    def _term(self, p: _Piece, adjacent: bool) -> QueryTerm:
+        if p.kind == "entry" and p.entry is not None:
+            return self._concept_term(p, adjacent)
+        if p.kind == "latin":
+            return QueryTerm(p.text, ((p.text, 1.0),), 1.0, adjacent, "latin")
+        alts = [(p.text, 1.0)]
+        if p.core and p.core != p.text:
+            alts.append((p.core, MODIFIER_BOOST))
+        weight = LONE_CHAR_WEIGHT if len(p.text) == 1 else 1.0
+        return QueryTerm(p.text, tuple(alts), weight, adjacent, "cjk")
+
+    def _concept_term(self, p: _Piece, adjacent: bool) -> QueryTerm:
+        assert p.entry is not None
+        entry = p.entry
+        typed = p.text
+        alts: dict[str, float] = {}
+        if entry.kind != "problem":
+            alts[_spelling(typed)] = 1.0
+        base = PROBLEM_BOOST if entry.kind == "problem" else SYNONYM_BOOST
+        names: list[str] = []
+        for cid in entry.ids:
+            concept = self.concepts.concepts.get(cid)
+            if concept is None:
+                continue
+            names.append(concept.name)
+            for t in _spellings(concept):
+                alts.setdefault(t, base)
+            for nid in self.concepts.narrower(cid)[:MAX_NARROWER]:
+                child = self.concepts.concepts.get(nid)
+                if child is not None:
+                    for t in _spellings(child):
+                        alts.setdefault(t, NARROWER_BOOST)
+        if entry.kind == "problem":
+            alts.setdefault(_spelling(typed), 1.0)
+        engine = typed if entry.kind == "concept" else " ".join(names)
+        return QueryTerm(typed, tuple(alts.items()), 1.0, adjacent, entry.kind, engine)
+
+
+def _spelling(term: str) -> str:
+    return _join_units(tuple(u for u, _, _ in units(normalize(term))))
+
+
+def _spellings(concept: Concept) -> list[str]:
+    """Every spelling of a concept, as units joined by spaces, and Latin runs joined."""
+    out: list[str] = []
+    for term in concept.terms:
+        for key in unit_keys(term):
+            out.append(_join_units(key))
+    return list(dict.fromkeys(out))
+
+
+def _join_units(key: tuple[Unit, ...]) -> str:
+    """Units as text the engines tokenise back into the same units: CJK characters
+    together, Latin words apart."""
+    text = ""
+    for u in key:
+        if text and not (is_cjk(u[0]) and is_cjk(text[-1])):
+            text += " "
+        text += u
+    return text
+
+
+def _engine_text(term: QueryTerm) -> str:
+    return term.engine_text or term.text
+
+
+def _replace_folded(text: str, typed: str, shown: str) -> str:
+    """``text`` with the first occurrence of ``typed`` (compared NFKC, lower case,
+    spacing ignored) replaced by ``shown``."""
+    pattern = r"\s*".join(re.escape(c) for c in typed if not c.isspace())
+    if not pattern:
+        return text
+    norm = unicodedata.normalize("NFKC", text)
+    m = re.search(pattern, norm, flags=re.IGNORECASE)
+    if m is None or len(norm) != len(text):
+        return text if m is None else norm[: m.start()] + shown + norm[m.end() :]
+    return text[: m.start()] + shown + text[m.end() :]
+
+
+# -- sounds and shapes ----------------------------------------------------------------------
+def _toneless(pinyin: str) -> str:
+    bare = "".join(c for c in unicodedata.normalize("NFD", pinyin) if not unicodedata.combining(c))
+    return bare.replace("ü", "v")
+
+
+def _gb2312_level(ch: str) -> int:
+    """1 for the 3,755 commonest characters, 2 for the next 3,008, else 0."""
+    try:
+        raw = ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return 0
+    if len(raw) != 2:
+        return 0
+    return 1 if 0xB0 <= raw[0] <= 0xD7 else 2 if 0xD8 <= raw[0] <= 0xF7 else 0
+
+
+@lru_cache(maxsize=1)
+def _sound_tables() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Character → readings with tone marks (commonest first), and toneless reading →
+    characters (GB 2312 only: the characters people actually type)."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    readings: dict[str, tuple[str, ...]] = {}
+    chars: dict[str, list[str]] = {}
+    for cp, value in pinyin_dict.items():
+        ch = chr(cp)
+        if not _gb2312_level(ch):
+            continue
+        marked = tuple(dict.fromkeys(value.split(",")))
+        readings[ch] = marked
+        for r in dict.fromkeys(_toneless(v) for v in marked):
+            chars.setdefault(r, []).append(ch)
+    return readings, {r: tuple(cs) for r, cs in chars.items()}
+
+
+@lru_cache(maxsize=1)
+def _shape_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for group in SHAPE_GROUPS:
+        for ch in group:
+            table[ch] = table.get(ch, "") + "".join(c for c in group if c != ch)
+    return table
+
+
+def homophones(reading: str, common: bool = False) -> tuple[str, ...]:
+    """Characters read ``reading`` (toneless pinyin); ``common``: the 3,755 commonest."""
+    chars = _sound_tables()[1].get(reading, ())
+    return tuple(c for c in chars if _gb2312_level(c) == 1) if common else chars
+
+
+@lru_cache(maxsize=4096)
+def confusable(ch: str) -> tuple[tuple[str, int], ...]:
+    """Characters typed for ``ch``, each with its closeness: 0 the same main reading
+    and tone, 1 the same main reading in another tone, 2 another reading of ``ch``,
+    3 a similar shape."""
+    readings, _ = _sound_tables()
+    mine = readings.get(ch, ())
+    out: dict[str, int] = {}
+    for i, reading in enumerate(mine):
+        for other in homophones(_toneless(reading)):
+            theirs = readings.get(other, ())
+            if i == 0 and theirs and theirs[0] == reading:
+                closeness = 0
+            elif i == 0:
+                closeness = 1
+            else:
+                closeness = 2
+            out[other] = min(closeness, out.get(other, closeness))
+    for other in _shape_table().get(ch, ""):
+        out.setdefault(other, 3)
+    out.pop(ch, None)
+    return tuple(out.items())
+
+
+@lru_cache(maxsize=1)
+def _syllables() -> frozenset[str]:
+    return frozenset(r for r in _sound_tables()[1] if r.isalpha())
+
+
+def split_pinyin(word: str) -> list[str] | None:
+    """``word`` as a sequence of pinyin syllables (fewest syllables), or ``None``."""
+    known = _syllables()
+    n = len(word)
+    best: list[list[str] | None] = [None] * (n + 1)
+    best[0] = []
+    for i in range(n):
+        if best[i] is None:
+            continue
+        for j in range(min(n, i + 6), i, -1):
+            piece = word[i:j]
+            if piece in known:
+                cand = [*best[i], piece]  # type: ignore[misc]
+                if best[j] is None or len(cand) < len(best[j]):  # type: ignore[arg-type]
+                    best[j] = cand
+    return best[n]
+
+
+__all__ = [
+    "FILLERS",
+    "SHAPE_GROUPS",
+    "Budget",
+    "Correction",
+    "PlaceName",
+    "Understander",
+    "Understanding",
+    "Vocabulary",
+    "confusable",
+    "find_budget",
+    "homophones",
+    "split_pinyin",
+]

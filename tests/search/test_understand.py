@@ -1,0 +1,194 @@
+"""Query understanding: fillers, words, concepts, places, budgets, corrections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from search import create_backend
+from search.concepts import Concept, ConceptMap
+from search.listings import listing_settings
+from search.understand import (
+    Budget,
+    PlaceName,
+    Understander,
+    confusable,
+    find_budget,
+    split_pinyin,
+)
+from tests.search.conftest import make_doc
+
+CONCEPTS = ConceptMap(
+    {
+        c.id: c
+        for c in (
+            Concept("mes", "制造执行系统", ("MES",), ("manufacturing execution system",)),
+            Concept("wms", "仓储管理", ("WMS", "仓库管理系统"), (), (), (), ("发错货",)),
+            Concept("barcode", "条码", ("条形码",), ("barcode",), (), (), ("发错货",)),
+            Concept("vision", "视觉检测", ("机器视觉检测",), ("vision inspection",)),
+            Concept("opcua", "OPC UA", ("OPC-UA",)),
+            Concept("wifi6", "Wi-Fi 6", ("WiFi6",)),
+            Concept("quality", "质量管理", ("质检",)),
+            Concept("spc", "统计过程控制", ("SPC",), (), ("quality",)),
+        )
+    }
+)
+PLACES = (
+    PlaceName("江苏", "province", "江苏省", "江苏省"),
+    PlaceName("江苏省", "province", "江苏省", "江苏省"),
+    PlaceName("苏州", "province", "江苏省", "江苏省"),
+    PlaceName("苏州工业园区", "park", "P-SIP", "苏州工业园区"),
+)
+U = Understander(CONCEPTS, PLACES)
+
+
+def texts(query: str) -> list[str]:
+    return [t.text for t in U.understand(query).query.terms]
+
+
+@pytest.mark.parametrize(
+    ("query", "terms"),
+    [
+        ("我们想给冲压车间上一套MES", ["冲压", "车间", "mes"]),
+        ("能不能推荐一个质检系统吗", ["质检", "系统"]),
+        ("仓库老是发错货怎么办", ["仓库", "发错货"]),
+        ("驾校约车平台", ["驾校", "约车", "平台"]),
+    ],
+)
+def test_filler_words_carry_no_weight_and_runs_are_cut_into_words(
+    query: str, terms: list[str]
+) -> None:
+    assert texts(query) == terms
+
+
+@pytest.mark.parametrize("query", ["OPC UA", "opc ua", "opc-ua", "OPCUA", "ＯＰＣ ＵＡ"])
+def test_latin_terms_written_apart_joined_or_hyphenated_are_one_term(query: str) -> None:
+    (term,) = U.understand(query).query.terms
+    assert term.kind == "concept"
+    spellings = {a for a, _ in term.alternatives}
+    assert {"opc ua", "opcua"} <= spellings
+
+
+def test_wifi_6_is_one_term_with_its_digit() -> None:
+    (term,) = U.understand("车间 wi-fi 6 覆盖").query.terms[1:2]
+    assert {"wi fi 6", "wifi6"} <= {a for a, _ in term.alternatives}
+
+
+def test_english_words_of_the_field_map_to_their_chinese_concept() -> None:
+    (term,) = U.understand("vision inspection").query.terms
+    assert ("视觉检测", 0.9) in term.alternatives
+    assert term.engine_text == "视觉检测"
+
+
+def test_a_problem_phrasing_points_to_every_concept_that_answers_it() -> None:
+    terms = U.understand("仓库老是发错货").query.terms
+    problem = terms[-1]
+    assert problem.kind == "problem"
+    assert {"仓储管理", "wms", "条码", "条形码"} <= {a for a, _ in problem.alternatives}
+
+
+def test_a_concept_counts_once_and_brings_its_narrower_concepts_lower() -> None:
+    terms = U.understand("质量管理 质检").query.terms
+    assert len(terms) == 1
+    assert ("spc", 0.6) in terms[0].alternatives
+
+
+@pytest.mark.parametrize(
+    ("query", "label", "kind", "rest"),
+    [
+        ("注塑机 江苏", "江苏省", "province", ["注塑机"]),
+        ("MES 江苏省", "江苏省", "province", ["mes"]),
+        ("苏州 注塑", "江苏省", "province", ["注塑"]),
+        ("苏州工业园区", "苏州工业园区", "park", []),
+    ],
+)
+def test_place_names_become_filters_and_leave_the_words(
+    query: str, label: str, kind: str, rest: list[str]
+) -> None:
+    got = U.understand(query)
+    assert [(p.label, p.kind) for p in got.places] == [(label, kind)]
+    assert [t.text for t in got.query.terms] == rest
+    assert U.understand(query, places=False).places == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "budget"),
+    [
+        ("20万以内", Budget("20万以内", lte=200_000)),
+        ("预算50万", Budget("预算50万", lte=500_000)),
+        ("100万左右", Budget("100万左右", lte=1_200_000, gte=800_000)),
+        ("50万以上", Budget("50万以上", gte=500_000)),
+        ("5-20万", Budget("5-20万", lte=200_000, gte=50_000)),
+    ],
+)
+def test_budgets_are_read(text: str, budget: Budget) -> None:
+    found = find_budget(text)
+    assert found is not None and found[0] == budget
+
+
+@pytest.mark.parametrize("text", ["5G专网", "等保2.0", "10台设备", "OPC UA 1.04"])
+def test_numbers_that_are_not_money_are_no_budget(text: str) -> None:
+    assert find_budget(text.lower()) is None
+
+
+def test_the_chip_removal_query_drops_only_that_phrase() -> None:
+    got = U.understand("MES 江苏 20万以内")
+    assert got.budget is not None and got.budget.lte == 200_000
+    assert got.without("江苏") == "MES 20万以内"
+    assert got.without("20万以内") == "MES 江苏"
+
+
+def test_pinyin_is_split_into_syllables() -> None:
+    assert split_pinyin("xitong") == ["xi", "tong"]
+    assert split_pinyin("zhijian") == ["zhi", "jian"]
+    assert split_pinyin("mes") is None
+
+
+def test_sound_alikes_come_first_then_shapes() -> None:
+    close = dict(confusable("见"))
+    assert close["件"] == 0  # jiàn, same tone
+    assert dict(confusable("捡"))["检"] in (0, 1)
+
+
+class _Index:
+    """A real embedded index as the vocabulary."""
+
+    def __init__(self, tmp_path: Path, titles: Sequence[str]) -> None:
+        self.backend = create_backend("embedded", {"path": str(tmp_path)})
+        self.backend.configure("offerings", listing_settings(CONCEPTS.synonym_groups()))
+        self.backend.add_bulk("offerings", [make_doc(title=t) for t in titles])
+
+    def frequencies(self, terms: Sequence[str]) -> list[int]:
+        return self.backend.frequencies("offerings", terms)
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> _Index:
+    return _Index(tmp_path, ["冲压件表面缺陷检测", "MES系统实施", "智能质检平台", "冲压线设备联网"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [("冲压见", "冲压件"), ("质捡", "质检"), ("zhijian", "质检"), ("mes xitong", "mes 系统")],
+)
+def test_typos_and_pinyin_are_corrected_to_what_the_index_holds(
+    index: _Index, typed: str, shown: str
+) -> None:
+    got = U.understand(typed, index)
+    assert got.corrections
+    assert got.corrected.lower() == shown
+    assert U.understand(typed, index, correct=False).corrections == ()
+
+
+@pytest.mark.parametrize("query", ["婚纱摄影", "驾校约车平台", "冲压件", "xyzzy"])
+def test_nothing_is_corrected_into_a_word_the_index_does_not_hold(
+    index: _Index, query: str
+) -> None:
+    assert U.understand(query, index).corrections == ()
+
+
+def test_any_input_is_understood_without_error() -> None:
+    for query in ["", "   ", "的的的", "!!!", "a" * 5000, "预算", "万", "\x00\u200b", "🙂 MES"]:
+        U.understand(query)
