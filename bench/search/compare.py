@@ -4,8 +4,9 @@ Usage: python -m bench.search [--sizes 100000,1000000] [--engines embedded,tanti
                               [--dir DIR] [--keep] [--no-relevance] [--json]
 
 For each size: every engine builds its index from the same synthetic pool
-(bench/search/synth.py) in a process of its own (build documents/s, peak RSS,
-size on disk; generating the documents is not timed). Then one fresh process
+(bench/search/synth.py) in a process of its own (build documents/s, peak RSS
+with, in brackets, the part that is the batch of generated documents held
+meanwhile, size on disk; generating the documents is not timed). Then one fresh process
 opens all the indexes and runs the query mix of bench/search/run.py (200
 queries, half with the 7 facets, filters and sorts where the query has them,
 top 20) once to warm up and once measured, *interleaved*: each query goes to
@@ -74,11 +75,25 @@ def _batches(count: int) -> Iterator[tuple[list[dict[str, Any]], float]]:
         yield batch, time.perf_counter() - t0
 
 
+def rss_mb() -> float:
+    """This process's resident memory now (VmRSS), in MiB; 0 where /proc is missing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 # -- one engine's build (its own process) ---------------------------------------------------
 def build_one(name: str, size: int, path: Path) -> dict[str, Any]:
     engine = peers.make(name, path, engine_settings())
     seconds = 0.0
+    before = rss_mb()
+    batch_mb = 0.0
     for batch, _ in _batches(size):
+        batch_mb = batch_mb or rss_mb() - before
         t0 = time.perf_counter()
         engine.add(batch)
         seconds += time.perf_counter() - t0
@@ -92,6 +107,7 @@ def build_one(name: str, size: int, path: Path) -> dict[str, Any]:
         "docs_per_s": round(size / seconds),
         "disk_mb": round(disk / 2**20),
         "build_peak_mb": round(peak_mb()),
+        "batch_mb": round(batch_mb),  # the generated documents held while building
     }
 
 
@@ -218,7 +234,7 @@ def relevance(names: Sequence[str], base: Path) -> dict[str, Any]:
 def print_speed(r: dict[str, Any]) -> None:
     print(f"\n== {r['docs']:,} documents  (load average {r['load_start']} -> {r['load_end']})")
     head = (
-        f"{'engine':9} {'build docs/s':>12} {'disk MB':>8} {'build RSS':>9} | "
+        f"{'engine':9} {'build docs/s':>12} {'disk MB':>8} {'build RSS (docs)':>16} | "
         f"{'no facets p50/p95/p99 ms':>25} {'matches':>8} | "
         f"{'facets p50/p95/p99 ms':>25} {'matches':>8} | p95 vs ours (no/with facets)"
     )
@@ -239,7 +255,8 @@ def print_speed(r: dict[str, Any]) -> None:
                 for k in ("without_facets", "with_facets")
             )
         print(
-            f"{name:9} {b['docs_per_s']:>12,} {b['disk_mb']:>8,} {b['build_peak_mb']:>6,} MB | "
+            f"{name:9} {b['docs_per_s']:>12,} {b['disk_mb']:>8,} "
+            f"{b['build_peak_mb']:>6,} ({b['batch_mb']:>5,}) MB | "
             f"{cells[0]} | {cells[1]} | {ratio}"
         )
     print(f"query process (all engines open) peak RSS {r['query_process_peak_mb']:,} MB")

@@ -514,7 +514,7 @@ class Fts5:
         ids = [
             r[0]
             for r in db.execute(
-                f"SELECT d.ref FROM m JOIN docs d ON d.id = m.id ORDER BY {order} LIMIT ?",  # noqa: S608
+                f"SELECT d.ref FROM m CROSS JOIN docs d ON d.id = m.id ORDER BY {order} LIMIT ?",  # noqa: S608
                 [k],
             )
         ]
@@ -522,7 +522,9 @@ class Fts5:
         counts: dict[str, dict[str, int]] = {f: {} for f in facets}
         names = {self.codes[f]: f for f in facets}
         for code, value, n in db.execute(
-            "SELECT v.field, v.value, count(*) FROM m JOIN vals v INDEXED BY vals_by_doc "  # noqa: S608
+            # CROSS JOIN keeps the match set as the outer loop: without it SQLite scans
+            # every row of vals and probes the (unanalysed) temporary table, 2x slower.
+            "SELECT v.field, v.value, count(*) FROM m CROSS JOIN vals v INDEXED BY vals_by_doc "  # noqa: S608
             f"ON v.doc = m.id WHERE v.field {_in(names)} GROUP BY v.field, v.value",
             list(names),
         ):
