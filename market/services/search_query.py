@@ -23,10 +23,11 @@ from sqlalchemy import select
 
 from market.extensions import db
 from market.models import Park
-from market.services import indexing
+from market.services import indexing, search_understanding
 from market.services.search_documents import PRICE_BANDS, Listing, load_by_refs
-from search import Eq, Filter, In, Sort
+from search import Eq, Filter, In, Query, Sort
 from search.listings import INDEXES
+from search.understand import Understanding
 
 # Query-string key → document field. The keys are what URLs, the API and the CLI use.
 FILTER_FIELDS: dict[str, str] = {
@@ -70,6 +71,7 @@ class SearchRequest:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
+    correct: bool = True  # False: search the words as typed (「仍搜索 原词」)
 
     def selected(self, key: str) -> tuple[str, ...]:
         """The chosen values of filter ``key`` (empty when none)."""
@@ -111,6 +113,8 @@ class SearchRequest:
             args["sort"] = req.sort
         if req.page != 1:
             args["page"] = req.page
+        if not req.correct:
+            args["correct"] = 0
         return args
 
 
@@ -170,6 +174,7 @@ def from_args(args: Mapping[str, Any], per_page: int = 20) -> SearchRequest:
         sort=sort if sort in SORTS else "relevance",
         page=_page(args.get("page"), per_page),
         per_page=per_page,
+        correct=str(args.get("correct") or "1") != "0",
     )
 
 
@@ -237,12 +242,40 @@ class ResultItem:
     tags_html: str
 
 
+@dataclass(frozen=True)
+class Chip:
+    """A filter the words asked for (a place, a budget), shown so it can be removed:
+    ``text`` as typed, ``label`` what it filters on, ``without`` the query without it."""
+
+    kind: str  # "province" | "park" | "budget"
+    text: str
+    label: str
+    without: str
+
+
 @dataclass
 class SearchOutcome:
     request: SearchRequest
     total: int
     items: list[ResultItem]
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    understood: Understanding | None = None
+
+    @property
+    def chips(self) -> list[Chip]:
+        u = self.understood
+        if u is None:
+            return []
+        chips = [Chip(p.kind, p.text, p.label, u.without(p.text)) for p in u.places]
+        if u.budget is not None:
+            chips.append(Chip("budget", u.budget.text, u.budget.text, u.without(u.budget.text)))
+        return chips
+
+    @property
+    def corrected(self) -> str | None:
+        """The query as searched when it was corrected (「已显示 … 的结果」), else None."""
+        u = self.understood
+        return u.corrected if u is not None and u.corrections else None
 
     @property
     def pages(self) -> int:
@@ -304,19 +337,47 @@ def _items(req: SearchRequest, hits: Sequence[Any]) -> list[ResultItem]:
     return items
 
 
+def understand(req: SearchRequest) -> Understanding | None:
+    """What the words of ``req`` mean (``None`` when there are none).
+
+    Raises:
+        IndexUnavailable: the search engine cannot be reached.
+    """
+    if not req.q:
+        return None
+    return search_understanding.understand(req.index, req.q, correct=req.correct)
+
+
+def _query(understood: Understanding | None) -> Query | str:
+    return understood.query if understood is not None else ""
+
+
+def _filters(
+    req: SearchRequest, understood: Understanding | None, skip: str | None = None
+) -> list[Filter]:
+    extra = search_understanding.engine_filters(understood) if understood is not None else []
+    return [*_engine_filters(req.filters, skip), *extra]
+
+
 def run(req: SearchRequest, *, facets: bool = True) -> SearchOutcome:
     """One page of results for ``req`` (with facet counts unless ``facets`` is False).
+
+    The words are understood first (search/understand.py): places and a budget
+    they name filter the results (the outcome's chips say so), a typo is corrected
+    when the index holds the corrected word (unless ``req.correct`` is False).
 
     Raises:
         IndexUnavailable: the search engine cannot be reached.
         SearchError: the engine failed otherwise.
     """
     backend = indexing.backend()
+    understood = understand(req)
+    query = _query(understood)
     unfiltered = [key for key in FILTER_FIELDS if not req.selected(key)] if facets else []
     main = backend.search(
         req.index,
-        req.q,
-        filters=_engine_filters(req.filters),
+        query,
+        filters=_filters(req, understood),
         facets=[FILTER_FIELDS[key] for key in unfiltered],
         sort=_sort(req),
         page=req.page,
@@ -329,8 +390,8 @@ def run(req: SearchRequest, *, facets: bool = True) -> SearchOutcome:
             name = FILTER_FIELDS[key]
             res = backend.search(
                 req.index,
-                req.q,
-                filters=_engine_filters(req.filters, skip=key),
+                query,
+                filters=_filters(req, understood, skip=key),
                 facets=[name],
                 per_page=1,
             )
@@ -342,13 +403,15 @@ def run(req: SearchRequest, *, facets: bool = True) -> SearchOutcome:
         facets={
             key: _facet_values(key, counts[key], req) for key in FILTER_FIELDS if key in counts
         },
+        understood=understood,
     )
 
 
 def count(req: SearchRequest) -> int:
     """How many results ``req`` has (no facets, no records loaded)."""
+    understood = understand(req)
     res = indexing.backend().search(
-        req.index, req.q, filters=_engine_filters(req.filters), per_page=1
+        req.index, _query(understood), filters=_filters(req, understood), per_page=1
     )
     return res.total
 
@@ -357,7 +420,7 @@ def related_terms(q: str) -> list[str]:
     """Synonyms of the words in ``q`` that are not already in it (for the empty state)."""
     folded = unicodedata.normalize("NFKC", q).casefold()
     found: list[str] = []
-    for group in indexing.synonyms():
+    for group in indexing.concept_map().synonym_groups():
         terms = [unicodedata.normalize("NFKC", t).casefold() for t in group]
         if any(t and t in folded for t in terms):
             found += [t for t, f in zip(group, terms, strict=True) if f not in folded]
