@@ -209,7 +209,9 @@ def relevance(names: Sequence[str], base: Path) -> dict[str, Any]:
             graded: dict[str, list[float]] = defaultdict(list)
             empty_ok = empty_all = 0
             for q in queries:
-                ids = engines[name][q["index"]].search(q["q"], k=10).ids
+                # The keyword set names the text "q", the plain-language set "query".
+                text = q["q"] if "q" in q else q["query"]
+                ids = engines[name][q["index"]].search(text, k=10).ids
                 if not q["relevant"]:  # nothing relevant: the right answer is no result
                     empty_all += 1
                     empty_ok += not ids

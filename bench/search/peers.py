@@ -98,8 +98,19 @@ def _word_table() -> npt.NDArray[np.bool_]:
     return np.fromiter((is_word(chr(i)) for i in range(0x10000)), dtype=np.bool_, count=0x10000)
 
 
+PRESEGMENT_BATCH = 8192  # documents per numpy pass (bounds the temporary arrays)
+
+
 def presegment(docs: Sequence[dict[str, Any]]) -> list[list[str]]:
-    """For each document, each searchable field as space-separated tokens.
+    """For each document, each searchable field as space-separated tokens."""
+    out: list[list[str]] = []
+    for start in range(0, len(docs), PRESEGMENT_BATCH):
+        out += _presegment(docs[start : start + PRESEGMENT_BATCH])
+    return out
+
+
+def _presegment(docs: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """:func:`presegment` of one batch.
 
     The same tokens as :func:`tokens`, made with numpy over a whole batch (the
     engine's own NFKC of search.text.normalize_joined, then every position emits

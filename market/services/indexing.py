@@ -27,11 +27,10 @@ from market.services import concept_entries
 from search import SearchBackend, create_backend
 from search.concepts import ConceptMap, load_concepts
 from search.errors import SearchError
-from search.listings import INDEXES, listing_settings, load_synonyms
+from search.listings import INDEXES, listing_settings
 
 EXTENSION = "market_search"
 CONCEPTS_DIR = SEED_DIR / "concepts"
-SYNONYMS_FILE = SEED_DIR / "synonyms.json"
 
 
 @dataclass
@@ -62,10 +61,6 @@ def file_concepts(directory: Path = CONCEPTS_DIR) -> ConceptMap:
     Raises:
         ConceptMapError: the files are not a valid map.
     """
-    if directory == CONCEPTS_DIR and SYNONYMS_FILE.exists():
-        # Until seed_data/concepts/ is complete (synonyms.json is deleted then),
-        # the flat synonym list is the map.
-        return ConceptMap.from_groups(load_synonyms(SYNONYMS_FILE), "synonyms.json")
     return load_concepts(directory)
 
 
