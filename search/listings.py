@@ -1,13 +1,10 @@
-"""Settings of the platform's two indexes (offerings, needs) and the synonym list.
+"""Settings of the platform's two indexes (offerings, needs).
 
 The app maps a listing to a document with these fields (see search/README.md);
 search itself knows nothing of the app's models.
 """
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 from search.types import IndexSettings, SearchableField
 
@@ -33,21 +30,6 @@ FILTERABLE = (
 )
 SORTABLE = ("published_at", "price_min")
 INDEXES = ("offerings", "needs")
-
-
-def load_synonyms(path: Path) -> tuple[tuple[str, ...], ...]:
-    """Synonym groups from a JSON list of lists of equivalent terms.
-
-    Raises:
-        OSError: the file cannot be read.
-        ValueError: it is not a JSON list of lists of strings.
-    """
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, list) or not all(
-        isinstance(g, list) and all(isinstance(t, str) for t in g) for g in data
-    ):
-        raise ValueError(f"{path}: expected a JSON list of lists of strings")
-    return tuple(tuple(g) for g in data if len(g) >= 2)
 
 
 def listing_settings(synonyms: tuple[tuple[str, ...], ...] = ()) -> IndexSettings:

@@ -37,7 +37,7 @@ from functools import lru_cache
 from typing import Literal, Protocol
 
 from search.concepts import Concept, ConceptMap
-from search.text import Segmenter, is_cjk, normalize
+from search.text import Segmenter, is_cjk, normalize, runs
 from search.types import Query, QueryTerm
 
 MAX_QUERY_CHARS = 200
@@ -353,6 +353,9 @@ class Understander:
         self._longest = max((len(k) for k in self._table), default=1)
         words = [*("".join(k) for k in self._table if all(is_cjk(u[0]) for u in k)), *self.fillers]
         self.segmenter = Segmenter(words)
+        # rjieba's own words, to keep a term of the map from starting or ending
+        # inside a longer word (机联网 inside 注塑机联网 is 注塑机 + 联网).
+        self.base = _base_segmenter()
 
     # -- the main entry ----------------------------------------------------------------
     def understand(
@@ -389,8 +392,22 @@ class Understander:
         )
 
     # -- splitting ----------------------------------------------------------------------
+    def _inner(self, norm: str) -> set[int]:
+        """Positions that fall strictly inside a word of three or more characters."""
+        inner: set[int] = set()
+        for run in runs(norm):
+            if run.kind != "cjk":
+                continue
+            pos = run.start
+            for w in self.base.cut(run.text):
+                if len(w) >= 3:
+                    inner.update(range(pos + 1, pos + len(w)))
+                pos += len(w)
+        return inner
+
     def _pieces(self, norm: str, places: bool) -> tuple[list[_Piece], list[PlaceName]]:
         us = units(norm)
+        inner = self._inner(norm)
         out: list[_Piece] = []
         found: list[PlaceName] = []
         gap: list[tuple[Unit, int, int]] = []
@@ -406,9 +423,17 @@ class Understander:
             for length in range(min(self._longest, len(us) - i), 0, -1):
                 key = tuple(u for u, _, _ in us[i : i + length])
                 entry = self._table.get(key)
-                if entry is not None and (places or entry.kind != "place"):
-                    hit = (length, entry)
-                    break
+                if entry is None or (not places and entry.kind == "place"):
+                    continue
+                if us[i][1] in inner or us[i + length - 1][2] in inner:
+                    continue
+                if any(
+                    is_cjk(a[0][0]) and is_cjk(b[0][0]) and a[2] != b[1]
+                    for a, b in zip(us[i : i + length - 1], us[i + 1 : i + length], strict=True)
+                ):
+                    continue  # a space typed between two Chinese words separates them
+                hit = (length, entry)
+                break
             if hit is None:
                 gap.append(us[i])
                 i += 1
@@ -674,6 +699,11 @@ def _replace_folded(text: str, typed: str, shown: str) -> str:
     if m is None or len(norm) != len(text):
         return text if m is None else norm[: m.start()] + shown + norm[m.end() :]
     return text[: m.start()] + shown + text[m.end() :]
+
+
+@lru_cache(maxsize=1)
+def _base_segmenter() -> Segmenter:
+    return Segmenter()
 
 
 # -- sounds and shapes ----------------------------------------------------------------------

@@ -170,7 +170,12 @@ class Planner:
 def _exact(text: str, boost: float) -> Alternative:
     """The alternative matching normalised ``text`` as written (all its tokens)."""
     keys = list(dict.fromkeys(keys_of(text)))
-    marks = tuple(Mark(r.text, "word" if r.kind == "word" else "sub") for r in runs(text) if r.text)
+    pieces = [r for r in runs(text) if r.text]
+    if len({r.kind for r in pieces}) > 1:
+        # Latin and CJK together (MES系统): highlight the spelling whole, never 系统 alone.
+        marks: tuple[Mark, ...] = (Mark("".join(r.text for r in pieces), "sub"),)
+    else:
+        marks = tuple(Mark(r.text, "word" if r.kind == "word" else "sub") for r in pieces)
     return Alternative(tuple(Group((k,)) for k in keys), boost, marks)
 
 
