@@ -40,9 +40,10 @@ from typing import Any
 
 from bench.search import peers, synth
 from bench.search.run import FACETS, peak_mb, percentile, query_mix
-from market.services import indexing
+from market.services import indexing, search_understanding
 from search.listings import listing_settings
-from search.types import IndexSettings
+from search.types import Filter, IndexSettings, Query
+from search.understand import PlaceName, Understander
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINES = ("embedded", "tantivy", "fts5")
@@ -52,12 +53,34 @@ LABELLED = {
     "plain": ROOT / "seed_data" / "search" / "plain_queries.json",
 }
 TOP_K = 20
+TYPED = "embedded, words as typed"  # the relevance row without query understanding
 
 
 def engine_settings() -> IndexSettings:
     """The settings the app gives both listing indexes: the concept map's synonym
     groups as market/services/indexing.py reads them outside an app (files only)."""
     return listing_settings(indexing.synonyms())
+
+
+def app_understanding(parks: Sequence[tuple[str, str]] = ()) -> peers.Understand:
+    """The app's understanding of typed words without an app: the concept files, the
+    fixed places (provinces, cities) and ``parks`` (ref, name), the index's own
+    vocabulary for corrections, and the filters places and a budget ask for
+    (market/services/search_understanding.py)."""
+    places = [*search_understanding.fixed_places()]
+    places += [PlaceName(name, "park", ref, name) for ref, name in parks]
+    understander = Understander(indexing.file_concepts(), places)
+
+    def understand(q: str, engine: peers.Embedded) -> tuple[Query, list[Filter]]:
+        understood = understander.understand(q, engine)
+        return understood.query, search_understanding.engine_filters(understood)
+
+    return understand
+
+
+def demo_parks() -> list[tuple[str, str]]:
+    rows = json.loads((ROOT / "seed_data" / "demo" / "parks.json").read_text("utf-8"))
+    return [(p["ref"], p["name"]) for p in rows]
 
 
 def load() -> str:
@@ -112,9 +135,10 @@ def build_one(name: str, size: int, path: Path) -> dict[str, Any]:
 
 
 # -- all engines' queries, interleaved (one fresh process) ----------------------------------
-def measure(paths: dict[str, Path]) -> dict[str, Any]:
+def measure(paths: dict[str, Path], warmup: int = 200) -> dict[str, Any]:
     settings = engine_settings()
-    engines = {n: peers.reopen(n, p, settings) for n, p in paths.items()}
+    understand = app_understanding()
+    engines = {n: peers.reopen(n, p, settings, understand) for n, p in paths.items()}
     names = list(engines)
     mix = query_mix()
     for e in engines.values():
@@ -122,7 +146,7 @@ def measure(paths: dict[str, Path]) -> dict[str, Any]:
     times: dict[str, dict[str, list[float]]] = {n: defaultdict(list) for n in names}
     totals: dict[str, dict[str, list[int]]] = {n: defaultdict(list) for n in names}
     for measured in (False, True):  # a warm-up pass, then the measured one
-        for i, q in enumerate(mix):
+        for i, q in enumerate(mix if measured else mix[:warmup]):
             for j in range(len(names)):
                 name = names[(i + j) % len(names)]
                 t0 = time.perf_counter()
@@ -161,9 +185,14 @@ def _child(*args: str) -> dict[str, Any]:
     return result
 
 
-def speed(size: int, names: Sequence[str], base: Path) -> dict[str, Any]:
+def speed(size: int, names: Sequence[str], base: Path, warmup: int = 200) -> dict[str, Any]:
     """Build each engine at ``size`` (a process each), then query them all in one."""
-    result: dict[str, Any] = {"docs": size, "load_start": load(), "engines": {}}
+    result: dict[str, Any] = {
+        "docs": size,
+        "load_start": load(),
+        "warmup_queries": warmup,
+        "engines": {},
+    }
     paths = {}
     for name in names:
         path = base / f"{name}-{size}"
@@ -171,7 +200,9 @@ def speed(size: int, names: Sequence[str], base: Path) -> dict[str, Any]:
         built = _child("--build-one", name, "--size", str(size), "--dir", str(path))
         result["engines"][name] = {"build": built}
         paths[name] = path
-    measured = _child("--measure", json.dumps({n: str(p) for n, p in paths.items()}))
+    measured = _child(
+        "--measure", json.dumps({n: str(p) for n, p in paths.items()}), "--warmup", str(warmup)
+    )
     result["query_process_peak_mb"] = measured.pop("query_process_peak_mb")
     for name in names:
         result["engines"][name].update(measured[name])
@@ -186,14 +217,19 @@ def relevance(names: Sequence[str], base: Path) -> dict[str, Any]:
     from tests.search.test_relevance import ndcg_at_10
 
     settings = engine_settings()
+    understand = app_understanding(demo_parks())
+    # The embedded engine twice: as the app searches (words understood first) and
+    # given the words as typed, to show what understanding adds or costs.
+    rows_of = [*names, *([TYPED] if "embedded" in names else [])]
     engines: dict[str, dict[str, peers.Engine]] = {}
-    for name in names:
+    for name in rows_of:
         engines[name] = {}
         for index in ("offerings", "needs"):
-            path = base / f"demo-{name}-{index}"
+            path = base / f"demo-{'embedded-typed' if name == TYPED else name}-{index}"
             shutil.rmtree(path, ignore_errors=True)
-            if name == "embedded":
-                engine: peers.Engine = peers.Embedded(path, settings, index).create()
+            if name in ("embedded", TYPED):
+                how = understand if name == "embedded" else None
+                engine: peers.Engine = peers.Embedded(path, settings, index, how).create()
             else:
                 engine = peers.make(name, path, settings)
             peers.build(engine, [demo_documents(index)])
@@ -205,7 +241,7 @@ def relevance(names: Sequence[str], base: Path) -> dict[str, Any]:
             continue
         queries = json.loads(file.read_text("utf-8"))["queries"]
         rows: dict[str, Any] = {}
-        for name in names:
+        for name in rows_of:
             graded: dict[str, list[float]] = defaultdict(list)
             empty_ok = empty_all = 0
             for q in queries:
@@ -234,7 +270,10 @@ def relevance(names: Sequence[str], base: Path) -> dict[str, Any]:
 
 # -- printing ------------------------------------------------------------------------------
 def print_speed(r: dict[str, Any]) -> None:
-    print(f"\n== {r['docs']:,} documents  (load average {r['load_start']} -> {r['load_end']})")
+    print(
+        f"\n== {r['docs']:,} documents  (load average {r['load_start']} -> {r['load_end']}; "
+        f"warm-up {r['warmup_queries']} queries)"
+    )
     head = (
         f"{'engine':9} {'build docs/s':>12} {'disk MB':>8} {'build RSS (docs)':>16} | "
         f"{'no facets p50/p95/p99 ms':>25} {'matches':>8} | "
@@ -274,9 +313,9 @@ def print_relevance(rel: dict[str, Any]) -> None:
         for name, row in rows.items():
             types = ", ".join(f"{t} {v:.3f}" for t, v in row["ndcg10"].items() if t != "all")
             print(
-                f"  {name:9} {row['ndcg10'].get('all', 0):.3f} over {row['queries']} queries"
+                f"  {name:26} {row['ndcg10'].get('all', 0):.3f} over {row['queries']} queries"
                 f"; nothing relevant -> no result {row['nothing_relevant_returned_nothing']}"
-                + (f"\n            by type: {types}" if types else "")
+                + (f"\n  {'':26} by type: {types}" if types else "")
             )
 
 
@@ -310,6 +349,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dir", type=Path, help="where the indexes go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the indexes")
     parser.add_argument("--no-relevance", action="store_true")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=200,
+        help="queries of the mix run once before measuring (default: all 200)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--build-one", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -319,7 +364,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(json.dumps(build_one(args.build_one, args.size, args.dir)))
         return
     if args.measure:
-        print(json.dumps(measure({n: Path(p) for n, p in json.loads(args.measure).items()})))
+        paths = {n: Path(p) for n, p in json.loads(args.measure).items()}
+        print(json.dumps(measure(paths, args.warmup)))
         return
     names = [n.strip() for n in args.engines.split(",") if n.strip()]
     unknown = set(names) - set(ENGINES)
@@ -341,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"  {n}: {peers.SEMANTICS[n]}")
     try:
         for size in sizes:
-            r = speed(size, names, base)
+            r = speed(size, names, base, args.warmup)
             report["speed"].append(r)
             if not args.json:
                 print_speed(r)

@@ -12,14 +12,18 @@ Latin/digit words. Both peers then see those tokens separated by spaces.
 
 Query semantics (printed with every result, see :data:`SEMANTICS`):
 
-* embedded: whatever ``search/`` does (the engine under test).
+* embedded: what the app does (the engine under test): the words are understood
+  (search/understand.py: fillers out, concepts, places and budget as filters,
+  corrections) and the engine matches relaxed, keeping documents that cover
+  enough of the query's informative terms.
 * peers: OR of the query's tokens ranked by BM25 over the weighted fields, the
   natural relaxed mode of a BM25 engine (AND of bigrams would be the strict
   every-term-required mode the issue replaces, and would let the peers skip
   most of the work a relaxed query costs). No synonyms, no stop words. The last
   Latin word of a query not ending in a space is also a prefix in both peers;
   tantivy also gets one-edit fuzzy matching of Latin words of 5+ letters (FTS5
-  has no typo tolerance).
+  has no typo tolerance). The peers get the typed text only: no query
+  understanding, so a place or budget in the words is just more tokens.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import json
 import operator
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence, Sized
+from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +45,7 @@ import tantivy
 from search.embedded import EmbeddedBackend
 from search.listings import SEARCHABLE
 from search.text import SEP, is_word, normalize, normalize_joined
-from search.types import Eq, Filter, In, IndexSettings, Range, Sort
+from search.types import Eq, Filter, In, IndexSettings, Query, Range, Sort
 
 INDEX = "offerings"
 FIELDS = tuple(f.name for f in SEARCHABLE)
@@ -51,8 +55,10 @@ LIST_FIELDS = frozenset(("categories", "regions", "industries", "parks"))
 TYPO_MIN = 5  # Latin words this long get one-edit alternatives (as the embedded engine)
 
 SEMANTICS = {
-    "embedded": "search/ as committed (relaxed matching with a coverage cut-off where "
-    "the engine has it); synonyms; stored documents + highlights per hit",
+    "embedded": "as the app searches: the words understood first (search/understand.py "
+    "with the concept map, provinces, cities and parks; places and budget become filters; "
+    "corrections against the index), then relaxed matching with a coverage cut-off; "
+    "stored documents + highlights per hit; understanding is inside the timing",
     "tantivy": "OR of pre-segmented tokens, BM25 with field boosts; last Latin word also "
     "a prefix, Latin 5+ letters one-edit fuzzy; facets by tantivy terms aggregations "
     "over the match set; ids per hit",
@@ -195,13 +201,30 @@ class Engine(Protocol):
 
 
 # -- the embedded engine ----------------------------------------------------------------
+# What the app does with typed words before the engine sees them: an understood
+# query and the filters its places and budget ask for (bench/search/compare.py
+# builds it from market/services/search_understanding.py).
+Understand = Callable[[str, "Embedded"], tuple[Query, list[Filter]]]
+
+
 class Embedded:
     name = "embedded"
 
-    def __init__(self, path: Path, settings: IndexSettings, index: str = INDEX) -> None:
+    def __init__(
+        self,
+        path: Path,
+        settings: IndexSettings,
+        index: str = INDEX,
+        understand: Understand | None = None,
+    ) -> None:
         self.backend = EmbeddedBackend({"path": str(path)})
         self.index = index
         self.settings = settings
+        self.understand = understand
+
+    def frequencies(self, terms: Sequence[str]) -> list[int]:
+        """The index's vocabulary, for corrections (search.understand.Vocabulary)."""
+        return self.backend.frequencies(self.index, terms)
 
     def create(self) -> Embedded:
         self.backend.configure(self.index, self.settings)
@@ -221,8 +244,12 @@ class Embedded:
         sort: Sort | None = None,
         k: int = 20,
     ) -> Answer:
+        query: str | Query = q
+        if self.understand is not None and q.strip():
+            query, asked = self.understand(q, self)
+            filters = [*filters, *asked]
         res = self.backend.search(
-            self.index, q, filters=filters, facets=facets, sort=sort, per_page=k
+            self.index, query, filters=filters, facets=facets, sort=sort, per_page=k
         )
         return Answer([h.id for h in res.hits], res.total, res.facets)
 
@@ -560,10 +587,12 @@ def make(name: str, path: Path | None, settings: IndexSettings) -> Engine:
     raise ValueError(f"unknown engine {name!r} (embedded, tantivy, fts5)")
 
 
-def reopen(name: str, path: Path, settings: IndexSettings) -> Engine:
+def reopen(
+    name: str, path: Path, settings: IndexSettings, understand: Understand | None = None
+) -> Engine:
     """An engine over the index a previous process built under ``path``."""
     if name == "embedded":
-        return Embedded(path, settings)
+        return Embedded(path, settings, understand=understand)
     if name == "tantivy":
         return Tantivy(path)
     return Fts5(path)
