@@ -35,6 +35,20 @@ def write_intent() -> Iterator[None]:
         _write_intent.reset(token)
 
 
+@contextmanager
+def read_intent() -> Iterator[None]:
+    """Mark the transactions started inside the block as readers, even within a writer.
+
+    For a side read on a connection of its own during a write request: with
+    ``BEGIN IMMEDIATE`` it would queue behind the request's own write lock forever.
+    """
+    token = _write_intent.set(False)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return

@@ -1194,6 +1194,69 @@ class DigestAdmin(Spec):
         return make
 
 
+# --- concept map: admins' synonyms and problem phrases, the zero-result list ------------------
+
+
+def _concept_id() -> str:
+    """A concept of the map in use (its files; the first id, so every run picks the same)."""
+    from market.services.indexing import file_concepts
+
+    return sorted(file_concepts().concepts)[0]
+
+
+def _new_concept_entry(term: str) -> str:
+    from market.models import ConceptEntry
+
+    entry = ConceptEntry(concept=_concept_id(), kind="problem", term=term)
+    db.session.add(entry)
+    db.session.flush()
+    return ref_of(entry)
+
+
+def _concepts_world(world: World) -> None:
+    from market.models import ZeroResultQuery
+
+    world.targets[("a", "concept_entry")] = _new_concept_entry("世界里的问题说法")
+    searched = ZeroResultQuery(index="offerings", query="越权标记的搜索词", day=utcnow().date())
+    db.session.add(searched)
+
+
+WORLD_EXTENSIONS.append(_concepts_world)
+_entry_terms = iter(range(1, 10**6))
+
+
+def _concept_entry_form(world: World, actor: Actor, values: dict[str, str]) -> dict[str, Any]:
+    # A new term each time: the same term twice is refused as already there.
+    return {"kind": "problem", "term": f"越权添加的说法{next(_entry_terms)}"}
+
+
+class ConceptAdmin(Spec):
+    """The concept-map admin pages: platform admins only; ``what`` names the URL values."""
+
+    def __init__(self, what: str = "", payload: Payload | None = None, write: bool = False) -> None:
+        self.what = what
+        self.payload = payload
+        self.changes = write
+
+    def _values(self, world: World) -> dict[str, str]:
+        if self.what == "concept":
+            return {"concept_id": _concept_id()}
+        if self.what == "entry":
+            return {"ref": world.targets[("a", "concept_entry")]}
+        return {}
+
+    def cases(self, world: World, actor: Actor) -> list[Case]:
+        expected = (OK if is_admin(actor) else FORBIDDEN) if actor.signed_in else LOGIN
+        fresh = self._fresh if self.what == "entry" else None
+        return [Case("-", self._values(world), expected, fresh)]
+
+    @staticmethod
+    def _fresh() -> dict[str, str]:
+        ref = _new_concept_entry(f"可删除的说法{next(_entry_terms)}")
+        db.session.commit()
+        return {"ref": ref}
+
+
 DIGEST_PREFERENCES = fixed({"frequency": "weekly", "kinds": ["dockings"], "language": "en"})
 
 
@@ -1370,6 +1433,16 @@ ROUTES: dict[str, Spec] = {
     "digest_admin.preview": DigestAdmin("digest_user", "ref"),
     "digest_admin.preview_mail": DigestAdmin("digest_user", "ref"),
     "digest_admin.resolve": DigestAdmin("ledger_row", "row_id", write=True),
+    # concept map (admins): browse, add and remove entries, the zero-result list
+    "concepts_admin.concepts": ConceptAdmin(),
+    "concepts_admin.concept": ConceptAdmin("concept"),
+    "concepts_admin.add_entry": ConceptAdmin("concept", payload=_concept_entry_form, write=True),
+    "concepts_admin.remove_entry": ConceptAdmin("entry", write=True),
+    "concepts_admin.zero_list": ConceptAdmin(),
+    "concepts_admin.zero_csv": ConceptAdmin(),
+    "concepts_admin.mark_handled": ConceptAdmin(
+        payload=fixed({"index": "offerings", "query": "越权标记的搜索词"}), write=True
+    ),
 }
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")

@@ -21,6 +21,7 @@ BLUEPRINTS: tuple[tuple[str, str | None], ...] = (
     ("parkops", "/parkops"),
     ("digest", "/digest"),
     ("digest_admin", "/admin"),
+    ("concepts_admin", "/admin"),
     ("docking", "/dockings"),
     ("catalogue", "/catalogue"),
 )

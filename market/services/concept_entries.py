@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from market.db import read_intent
 from market.extensions import db
 from market.models import ConceptEntry, User
 from market.models.concept_entry import CONCEPT_ENTRY_KINDS, TERM_MAX
@@ -117,21 +118,26 @@ class _Merged:
 def stamp() -> Stamp:
     """A cheap fingerprint of the table: any insert, update or delete changes it.
 
+    Read on a connection of its own, like :func:`additions`: the map is asked for
+    from inside other work too (the matcher runs in ``after_commit``, when the
+    session can no longer run SQL), and what counts is what is committed.
+
     The count catches a delete, the highest id an insert, the latest ``updated_at``
     an update in place (an import) and an insert that reuses a deleted highest id.
     """
     row = select(
         func.count(ConceptEntry.id), func.max(ConceptEntry.id), func.max(ConceptEntry.updated_at)
     )
-    count, top, changed = db.session.execute(row).one()
+    with read_intent(), db.engine.connect() as conn:
+        count, top, changed = conn.execute(row).one()
     return int(count), int(top or 0), changed
 
 
 def additions() -> list[Addition]:
     """Every stored entry as an ``Addition``, oldest first (so merges are stable)."""
-    rows = db.session.execute(
-        select(ConceptEntry.concept, ConceptEntry.kind, ConceptEntry.term).order_by(ConceptEntry.id)
-    )
+    stmt = select(ConceptEntry.concept, ConceptEntry.kind, ConceptEntry.term)
+    with read_intent(), db.engine.connect() as conn:
+        rows = conn.execute(stmt.order_by(ConceptEntry.id)).all()
     return [Addition(concept, kind, term) for concept, kind, term in rows]  # type: ignore[arg-type]
 
 

@@ -78,9 +78,14 @@ def concept_map(app: Flask | None = None) -> ConceptMap:
     if app is None and not has_app_context():
         return file_concepts()
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return concept_entries.merged(concept_files(app), app)
+
+
+def concept_files(app: Flask | None = None) -> ConceptMap:
+    """The files' map alone (``CONCEPTS_DIR`` when set): what admins cannot change."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     directory = app.config.get("CONCEPTS_DIR")
-    files = file_concepts(Path(directory)) if directory else file_concepts()
-    return concept_entries.merged(files, app)
+    return file_concepts(Path(directory)) if directory else file_concepts()
 
 
 def synonyms(app: Flask | None = None) -> tuple[tuple[str, ...], ...]:

@@ -12,6 +12,7 @@ again for the same period (a take-over after a crash does that):
 | search-reconcile | 03:30 daily | ``search_sync.reconcile`` |
 | expiry | 08:00 daily | reminders a week before expiry, expiry notices, index updates |
 | catalogue-publish | every 5 min | ``catalogue.publish_due`` (scheduled editions) |
+| zero-results-prune | 04:10 daily | ``zero_results.prune`` (days over ``ZERO_RESULTS_KEEP_DAYS``) |
 """
 
 from __future__ import annotations
@@ -79,6 +80,13 @@ def catalogue_publish(period: str) -> Result:
     return "ok", f"published {len(editions)}" + (f": {refs}" if refs else "")
 
 
+def zero_results_prune(period: str) -> Result:
+    from market.services import zero_results
+
+    removed = zero_results.prune_and_commit()
+    return "ok", f"pruned {removed} day counts of searches that found nothing"
+
+
 def specs(app: Flask) -> list[JobSpec]:
     """The scheduled jobs, with the crons the configuration asks for.
 
@@ -106,4 +114,5 @@ def _all(app: Flask) -> list[JobSpec]:
         JobSpec("search-reconcile", "30 3 * * *", "day", search_reconcile, catch_up=True),
         JobSpec("expiry", "0 8 * * *", "day", expiry, catch_up=True, retry_failed=True),
         JobSpec("catalogue-publish", "*/5 * * * *", "5min", catalogue_publish),
+        JobSpec("zero-results-prune", "10 4 * * *", "day", zero_results_prune, catch_up=True),
     ]

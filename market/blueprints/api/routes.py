@@ -16,7 +16,7 @@ from market.apidoc import ErrorSchema
 from market.blueprints.api import schemas
 from market.extensions import db
 from market.models import Need, Offering, Organization, Park
-from market.services import browse, matching, parks, search_query
+from market.services import browse, matching, parks, search_query, zero_results
 from market.services.search_query import FilterSyntaxError, SearchRequest
 from search import SearchError
 
@@ -110,6 +110,7 @@ class Search(MethodView):
             message = _("搜索服务暂时不可用，请稍后再试。")
             body = {"error": {"code": "search_unavailable", "message": message}}
             return make_response(jsonify(body), 503)
+        zero_results.record_search(req.index, req.q, req.has_filters, outcome.total)
         # Past the deepest page the engines serve, the answer is an empty page, not the last one.
         beyond = (page - 1) * limit >= search_query.WINDOW
         detail = "offerings.detail" if index == "offerings" else "needs.detail"

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from market.services import search_query
+from market.services import search_query, zero_results
 from market.services.search_query import SearchOutcome, SearchRequest
 from search import SearchError
 
@@ -91,6 +91,7 @@ def index() -> tuple[str, int] | str:
     }
     try:
         outcome = search_query.run(req)
+        zero_results.record_search(req.index, req.q, req.has_filters, outcome.total)
         hints = _empty_hints(req) if outcome.total == 0 else None
         tabs = _tab_counts(req, outcome)
     except SearchError:
