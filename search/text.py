@@ -177,6 +177,12 @@ class Segmenter:
         words: list[str] = self._jieba.cut(text, False)
         return words
 
+    def tag(self, text: str) -> list[tuple[str, str]]:
+        """Words of ``text`` with their part of speech (jieba's tag set; ``x`` or
+        empty for words added here), cut as :meth:`cut` does."""
+        pairs: list[tuple[str, str]] = self._jieba.tag(text, False)
+        return pairs
+
 
 @dataclass(frozen=True)
 class CorpusTokens:

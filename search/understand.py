@@ -32,7 +32,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, Protocol
 
@@ -48,6 +48,40 @@ NARROWER_BOOST = 0.6
 PROBLEM_BOOST = 0.9
 MODIFIER_BOOST = 0.7
 LONE_CHAR_WEIGHT = 0.5
+# Parts of speech (jieba's tags) of words outside the concept map: pronouns,
+# adverbs, numerals, measure words, time and place words, particles say nothing
+# about what is sought; a plain verb or adjective (知道, 提前, 坏) says little.
+NO_WEIGHT_TAGS = frozenset(
+    (
+        "r",
+        "d",
+        "m",
+        "mq",
+        "q",
+        "t",
+        "tg",
+        "f",
+        "p",
+        "c",
+        "u",
+        "uj",
+        "ul",
+        "uz",
+        "ug",
+        "uv",
+        "ud",
+        "y",
+        "e",
+        "o",
+        "zg",
+        "dg",
+        "rg",
+        "rr",
+        "rz",
+    )
+)
+VERB_TAGS = frozenset(("v", "vd", "vg", "a", "ad", "ag", "an", "i", "l"))
+VERB_WEIGHT = 0.4
 
 # Words that carry no meaning in a search: who is asking, wanting, how, questions,
 # quantities, politeness. Longer entries win over the words inside them.
@@ -278,7 +312,7 @@ class _Piece:
     end: int
     entry: _Entry | None = None
     core: str = ""  # a CJK word without a leading or trailing stray character
-    alts: list[tuple[str, float]] = field(default_factory=list)
+    weight: float = 1.0
 
 
 _BUDGET = re.compile(
@@ -468,15 +502,19 @@ class Understander:
         return out
 
     def _cjk_words(self, run: str, offset: int) -> list[_Piece]:
-        words: list[tuple[str, int]] = []
+        words: list[tuple[str, int, str]] = []
         pos = 0
-        for w in self.segmenter.cut(run):
-            words.append((w, offset + pos))
+        for w, tag in self.segmenter.tag(run):
+            words.append((w, offset + pos, tag or ""))
             pos += len(w)
-        kept = [(w, s) for w, s in words if w not in self.fillers]
+        kept = [
+            (w, s, tag)
+            for w, s, tag in words
+            if w not in self.fillers and not (tag in NO_WEIGHT_TAGS and w not in self._terms)
+        ]
         out: list[_Piece] = []
         strays: list[tuple[str, int]] = []
-        for w, s in kept:
+        for w, s, tag in kept:
             adjacent = bool(out) and out[-1].end == s
             if len(w) == 1:
                 if strays and strays[-1][1] + len(strays[-1][0]) == s:
@@ -485,15 +523,16 @@ class Understander:
                     self._settle(out, strays)
                     strays = [(w, s)]
                 continue
+            weight = VERB_WEIGHT if tag in VERB_TAGS and w not in self._terms else 1.0
             if len(strays) == 1 and strays[0][1] + 1 == s and not adjacent:
                 # A leading character modifies the word (防 in 防勒索): both are tried.
                 ch, cs = strays[0]
-                out.append(_Piece("cjk", ch + w, cs, s + len(w), core=w))
+                out.append(_Piece("cjk", ch + w, cs, s + len(w), core=w, weight=weight))
                 strays = []
                 continue
             self._settle(out, strays)
             strays = []
-            out.append(_Piece("cjk", w, s, s + len(w), core=w))
+            out.append(_Piece("cjk", w, s, s + len(w), core=w, weight=weight))
         self._settle(out, strays)
         return out
 
@@ -630,7 +669,7 @@ class Understander:
         alts = [(p.text, 1.0)]
         if p.core and p.core != p.text:
             alts.append((p.core, MODIFIER_BOOST))
-        weight = LONE_CHAR_WEIGHT if len(p.text) == 1 else 1.0
+        weight = LONE_CHAR_WEIGHT if len(p.text) == 1 else p.weight
         return QueryTerm(p.text, tuple(alts), weight, adjacent, "cjk")
 
     def _concept_term(self, p: _Piece, adjacent: bool) -> QueryTerm:
