@@ -3,8 +3,10 @@ and the state kept in the URL when coming back from a result."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +22,10 @@ Seed = Callable[[Callable[[], Any]], Any]
 @pytest.fixture
 def empty_index(live_server: LiveServer) -> None:
     """The live server keeps one index for the session: start each test with it empty."""
-    backend = indexing.backend(live_server.app)
-    for name in ("offerings", "needs"):
-        backend.reset_index(name)
+    with live_server.app.app_context():  # the concept map reads admins' additions
+        backend = indexing.backend(live_server.app)
+        for name in ("offerings", "needs"):
+            backend.reset_index(name)
 
 
 def _listings() -> dict[str, str]:
@@ -127,3 +130,68 @@ def test_the_search_page_works_without_javascript(
         assert "sort=newest" in page.url and "q=" in page.url
     finally:
         context.close()
+
+
+def _understood_listings() -> None:
+    jiangsu = make_org(kind="solution_provider", name="苏南智造科技有限公司", province="江苏省")
+    zhejiang = make_org(kind="solution_provider", name="浙里智造科技有限公司", province="浙江省")
+    make_offering(
+        org=jiangsu, title="冲压件表面缺陷视觉检测", regions=["江苏省"], price_min=150_000
+    )
+    make_offering(org=jiangsu, title="冲压车间MES快速实施", regions=["江苏省"], price_min=800_000)
+    make_offering(org=zhejiang, title="注塑车间MES", regions=["浙江省"], price_min=120_000)
+
+
+def test_places_and_budgets_show_as_chips_each_removable_and_a_typo_is_corrected_with_a_way_back(
+    page: Page, seed: Seed, empty_index: None
+) -> None:
+    seed(_understood_listings)
+    page.goto("/search/")
+    page.get_by_role("combobox", name="搜索关键词").fill("江苏 MES 20万以内")
+    page.get_by_role("combobox", name="搜索关键词").press("Enter")
+
+    chips = page.locator(".search-chip")
+    expect(chips).to_have_count(2)
+    expect(chips.nth(0)).to_contain_text("已按 江苏省 筛选")
+    expect(chips.nth(1)).to_contain_text("已按 预算 20万以内 筛选")
+    expect(page.locator(".search-hit")).to_have_count(0)  # 江苏's MES costs 80 万
+    _shots(page, "chips")
+
+    chips.nth(1).click()  # drop the budget: 江苏's MES shows, 浙江's does not
+    expect(page.get_by_role("combobox", name="搜索关键词")).to_have_value("江苏 MES")
+    expect(page.locator(".search-chip")).to_have_count(1)
+    expect(page.locator(".search-hit")).to_have_count(1)
+    expect(page.locator(".search-hit")).to_contain_text("冲压车间MES快速实施")
+
+    page.locator(".search-chip").click()  # drop the place: both MES offerings
+    expect(page.get_by_role("combobox", name="搜索关键词")).to_have_value("MES")
+    expect(page.locator(".search-chip")).to_have_count(0)
+    expect(page.locator(".search-hit")).to_have_count(2)
+
+    page.get_by_role("combobox", name="搜索关键词").fill("冲压见")
+    page.get_by_role("combobox", name="搜索关键词").press("Enter")
+    line = page.locator(".search-corrected")
+    expect(line).to_contain_text("已显示 冲压件 的结果")
+    expect(page.locator(".search-hit").first).to_contain_text("冲压件表面缺陷视觉检测")
+    _shots(page, "corrected")
+    line.get_by_role("link", name="仍搜索 冲压见").click()
+    expect(page.locator(".search-corrected")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"correct=0"))
+
+
+def _shots(page: Page, name: str) -> None:
+    """With MARKET_SCREENSHOTS=DIR: the page at 1280 and 375 px, in Chinese and English."""
+    if not os.environ.get("MARKET_SCREENSHOTS"):
+        return
+    folder = Path(os.environ["MARKET_SCREENSHOTS"])
+    folder.mkdir(parents=True, exist_ok=True)
+    url = page.url
+    for lang in ("zh-CN", "en"):
+        page.context.add_cookies([{"name": "lang", "value": lang, "url": url}])
+        page.goto(url)
+        for width in (1280, 375):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=str(folder / f"search-{name}-{lang}-{width}.png"), full_page=True)
+    page.context.clear_cookies()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(url)
