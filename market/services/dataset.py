@@ -25,7 +25,7 @@ from sqlalchemy.orm import selectinload
 from market.db import write_intent
 from market.extensions import db
 from market.models import Need, Offering, Organization, Park, User, utcnow
-from market.services import records
+from market.services import concept_dataset, records
 from market.services.errors import DomainError
 from market.services.records import RecordError
 
@@ -61,6 +61,7 @@ class Dataset:
 
     rows: dict[str, dict[str, Row]] = field(default_factory=lambda: {name: {} for name in ORDER})
     errors: list[RecordError] = field(default_factory=list)
+    concepts: list[Any] = field(default_factory=list)  # concepts.json (concept_dataset)
 
     def count(self) -> int:
         return sum(len(rows) for rows in self.rows.values())
@@ -73,7 +74,8 @@ class Summary:
     counts: dict[str, int]
 
     def __str__(self) -> str:
-        return ", ".join(f"{self.counts.get(name, 0)} {name}" for name in ORDER)
+        extra = [name for name in self.counts if name not in ORDER]  # optional: concepts
+        return ", ".join(f"{self.counts.get(name, 0)} {name}" for name in (*ORDER, *extra))
 
 
 # --- reading ---------------------------------------------------------------------
@@ -172,6 +174,7 @@ def load(directory: Path) -> Dataset:
             continue
         _collect(dataset, name, data or [])
     _check_references(dataset)
+    dataset.concepts = concept_dataset.load(directory, read_file, dataset.errors)
     return dataset
 
 
@@ -296,11 +299,13 @@ def import_dataset(directory: Path | str, progress: Progress | None = None) -> S
             if dataset.errors:
                 raise DatasetError(dataset.errors)
             _Writer(dataset, progress).run()
+            concept_dataset.write(dataset.concepts)
             db.session.commit()
         except BaseException:
             db.session.rollback()
             raise
-    return Summary({name: len(dataset.rows[name]) for name in ORDER})
+    counts = {name: len(dataset.rows[name]) for name in ORDER}
+    return Summary(counts | ({"concepts": len(dataset.concepts)} if dataset.concepts else {}))
 
 
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:
@@ -478,7 +483,10 @@ def export_dataset(directory: Path | str) -> Summary:
     }
     for name, rows in files.items():
         write_json(target / f"{name}.json", rows)
-    return Summary({name: len(rows) for name, rows in files.items()})
+    counts = {name: len(rows) for name, rows in files.items()}
+    if concepts := concept_dataset.export(target, write_json):
+        counts["concepts"] = concepts
+    return Summary(counts)
 
 
 def _all(model: type[ModelT], *related: Any) -> list[ModelT]:
