@@ -22,6 +22,11 @@ from market.services.errors import DomainError
 
 # A period longer than this is almost certainly a typo (20206-01-01).
 MAX_YEARS = 20
+# The days a period may cover. The platform's records start long after the first and the
+# last is far ahead; outside them a date is a typo (and 0001-01-01 or 9999-12-31 cannot
+# even be turned into a UTC instant and back), so it is refused, not clamped.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2099, 12, 31)
 
 
 class InvalidPeriod(DomainError):
@@ -38,11 +43,21 @@ def local_today() -> date:
 
 def _parse_day(text: str, which: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidPeriod(
             _("%(which)s日期“%(text)s”无效，请写成 2026-01-31 这样的格式。", which=which, text=text)
         ) from None
+    if not EARLIEST <= day <= LATEST:
+        raise InvalidPeriod(
+            _(
+                "日期 %(day)s 超出范围：统计日期须在 %(low)s 至 %(high)s 之间。",
+                day=day.isoformat(),
+                low=EARLIEST.isoformat(),
+                high=LATEST.isoformat(),
+            )
+        )
+    return day
 
 
 @dataclass(frozen=True)
@@ -57,8 +72,8 @@ class Period:
         """The period named by two ISO dates; a missing start is 1 January of the end's year,
         a missing end is today.
 
-        Raises InvalidPeriod for a date that does not parse, an end before the start or a
-        period longer than twenty years.
+        Raises InvalidPeriod for a date that does not parse or lies outside EARLIEST …
+        LATEST, an end before the start or a period longer than twenty years.
         """
         today = today or local_today()
         last = _parse_day(end, _("截止")) if end and end.strip() else today

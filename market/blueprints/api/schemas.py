@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask import url_for
 
 from market import reference
+from market.services import report_period
 from market.services.search_query import FILTER_FIELDS
 
 MAX_PAGE = 10_000
@@ -221,13 +222,24 @@ class SearchResultSchema(ma.Schema):
 
 
 # --- parkops: campaign reports (aggregate figures, public) -----------------------------------
+def _report_day(description: str) -> dict[str, str]:
+    """A report date's documentation: the days a period may cover (outside them: 400)."""
+    low, high = report_period.EARLIEST.isoformat(), report_period.LATEST.isoformat()
+    return {
+        "description": f"{description}; from {low} to {high}, a day outside gives 400",
+        # OpenAPI 3.0 has no bounds for dates: stated as extensions fuzzers can read.
+        "x-minimum": low,
+        "x-maximum": high,
+    }
+
+
 class ReportArgs(ma.Schema):
     from_ = ma.fields.Date(
         data_key="from",
         load_default=None,
-        metadata={"description": "first day (default 1 January)"},
+        metadata=_report_day("first day (default 1 January of the last day's year)"),
     )
-    to = ma.fields.Date(load_default=None, metadata={"description": "last day (default today)"})
+    to = ma.fields.Date(load_default=None, metadata=_report_day("last day (default today)"))
 
 
 class CategoryCountsSchema(ma.Schema):

@@ -70,6 +70,12 @@ def _period() -> tuple[Period, str | None]:
         return Period.parse(None, None), exc.message
 
 
+def _requested_period() -> Period:
+    """The requested period for a download; a bad one is refused (InvalidPeriod: a 400
+    page saying why) rather than swapped for another period the file would not name."""
+    return Period.parse(request.args.get("from"), request.args.get("to"))
+
+
 def _download(data: bytes, filename: str, fmt: str) -> Response:
     return downloads.send(data, f"{filename}.{fmt}", DOWNLOAD_TYPES[fmt])
 
@@ -118,7 +124,7 @@ def _dashboard_page(scope: Scope) -> str:
 def _chart_csv(scope: Scope, name: str) -> Response:
     if name not in tables.TABLE_NAMES:
         abort(404)
-    period, _error = _period()
+    period = _requested_period()
     board = park_figures.dashboard(scope, period)
     table = tables.table(name, board)
     filename = f"{scope.name}-{table.title}-{period.start}-{period.end}"
@@ -147,7 +153,7 @@ def _report_page(scope: Scope) -> str:
 def _report_download(scope: Scope, fmt: str) -> Response:
     if fmt not in ("xlsx", "pdf"):
         abort(404)
-    period, _error = _period()
+    period = _requested_period()
     board = park_figures.dashboard(scope, period)
     report = campaign_report.from_dashboard(board)
     if fmt == "xlsx":
