@@ -124,7 +124,7 @@ class Planner:
             alts: list[Alternative] = []
             for j, (text, boost) in enumerate(qt.alternatives):
                 alts += self._alternatives(normalize(text), boost, lexicon, is_last and j == 0)
-            alts = [a for a in alts if a.groups]
+            alts = _merged([a for a in alts if a.groups])
             if alts:
                 typed = normalize(qt.text)
                 if qt.adjacent and previous and is_cjk(previous[-1]) and typed and is_cjk(typed[0]):
@@ -165,6 +165,25 @@ class Planner:
                         Alternative((Group((latin_key(w),)),), TYPO_BOOST, (Mark(w, "word"),))
                     )
         return alts
+
+
+def _merged(alts: list[Alternative]) -> list[Alternative]:
+    """One alternative for all one-group alternatives of equal boost (a concept's
+    two-character and Latin spellings): a group scores its best key, so this is the
+    same score for one pass over the postings instead of one per spelling."""
+    single: dict[float, tuple[list[int], list[Mark]]] = {}
+    out: list[Alternative] = []
+    for alt in alts:
+        if len(alt.groups) == 1 and not alt.groups[0].ranges:
+            keys, marks = single.setdefault(alt.boost, ([], []))
+            keys.extend(alt.groups[0].keys)
+            marks.extend(alt.marks)
+        else:
+            out.append(alt)
+    for boost, (keys, marks) in single.items():
+        group = Group(tuple(dict.fromkeys(keys)))
+        out.append(Alternative((group,), boost, tuple(dict.fromkeys(marks))))
+    return out
 
 
 def _exact(text: str, boost: float) -> Alternative:
