@@ -213,7 +213,9 @@ def speed(size: int, names: Sequence[str], base: Path, warmup: int = 200) -> dic
 # -- relevance over the demo data ----------------------------------------------------------
 def relevance(names: Sequence[str], base: Path) -> dict[str, Any]:
     """NDCG@10 of each engine on each labelled set present (tests' NDCG function)."""
-    from tests.search.conftest import demo_documents
+    # The relevance tests' own pieces: the demo listings as the app indexes them
+    # (全国 stands for every province) and their NDCG function.
+    from tests.search.test_issue_queries import documents as demo_documents
     from tests.search.test_relevance import ndcg_at_10
 
     settings = engine_settings()
