@@ -45,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
 }
 
+    # /healthz reports "degraded" (503) when the instance folder has less room than this.
+    "HEALTH_MIN_FREE_MB": 512,
 
 def instance_path_from(config: dict[str, Any] | None) -> Path:
     """Where state lives: the mapping's INSTANCE, else MARKET_INSTANCE, else ./instance."""

@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
+from market import storage
 from market.extensions import db
 from market.services.errors import DomainError
 
@@ -30,6 +31,7 @@ def _messages() -> dict[int, str]:
         ),
         429: _("请求过于频繁，请稍后再试。"),
         500: _("服务器出错了，我们已记录此问题。"),
+        507: _("服务器存储空间不足，请稍后再试；您的内容未保存。"),
     }
 
 
@@ -92,10 +94,22 @@ def init_app(app: Flask) -> None:
         # it is logged for every 500 (a bare abort(500) included).
         error_id = uuid.uuid4().hex[:12]
         original = getattr(exc, "original_exception", None) or exc
-        log.error("error_id=%s %s %r", error_id, request.method, request.path, exc_info=original)
+        full = storage.out_of_space(original)
+        log.error(
+            "error_id=%s %s %r%s",
+            error_id,
+            request.method,
+            request.path,
+            " disk full" if full else "",
+            exc_info=original,
+        )
         try:
             # Nothing half-written survives the failed request.
             db.session.rollback()
+            if full:
+                # Not a bug to report but an operator's job: say what happened and
+                # that nothing was kept, so the user knows to try again later.
+                return render_error(507, _messages()[507], "insufficient_storage", error_id)
             return render_error(500, _messages()[500], "internal", error_id)
         except Exception:
             # The page itself failed (database gone, template broken): answer anyway,

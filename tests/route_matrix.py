@@ -1280,6 +1280,7 @@ ROUTES: dict[str, Spec] = {
     "orgs.profile": OrgRecord(public=True),
     "orgs.edit": OrgRecord(payload=org_form, changes=True),
     "orgs.members": OrgRecord(),
+    "main.healthz": Public(),
     "orgs.invite": OrgRecord(
         payload=fixed({"email": "newcomer@example.com", "role": "member"}), changes=True
     ),

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
 from market.i18n import LOCALE_COOKIE
+from market.services import health
 from market.services import home as home_service
 from market.urls import safe_next
 
@@ -31,3 +41,12 @@ def set_language() -> Response:
             LOCALE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
         )
     return response
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """For monitors and load balancers: 200 when every check passes, 503 when degraded."""
+    result = health.report(current_app._get_current_object())  # type: ignore[attr-defined]
+    response = jsonify(result)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 200 if result["status"] == "ok" else 503
