@@ -49,7 +49,7 @@ def candidates(spec: records.Field) -> list[Any]:
         return [check.low.isoformat(), check.high.isoformat()]
     if isinstance(check, records.Text):
         return [longest(check.max_length, check.multiline), UNICODE]
-    return {
+    special: dict[str, list[Any]] = {
         "category": list(reference.categories()),
         "province": list(reference.provinces()),
         "industries": [list(reference.industries()), ["C36"]],
@@ -60,7 +60,8 @@ def candidates(spec: records.Field) -> list[Any]:
             ["\u200f标签😀"],
         ],
         "verified": [True, False],
-    }.get(spec.key) or _enumeration(spec)
+    }
+    return special.get(spec.key) or _enumeration(spec)
 
 
 def _enumeration(spec: records.Field) -> list[Any]:

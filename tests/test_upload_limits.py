@@ -32,6 +32,7 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "zip_bomb_lying_sizes": (400, "无法读取该 Excel 文件"),
     "million_rows_csv": (413, "行的上限"),
     "million_rows_xlsx": (413, "行的上限"),
+    "rows_in_a_bin_part": (413, "行的上限"),
     "traversal_slashes": (400, "文件名无效"),
     "traversal_backslashes": (400, "文件名无效"),
     "over_size_body": (413, "上传的内容过大，不能超过 8 MB"),

@@ -86,3 +86,30 @@ def test_declared_sizes_and_member_count_are_checked_first() -> None:
 def test_broken_xml_is_malformed() -> None:
     with pytest.raises(xlsx_scan.Malformed):
         xlsx_scan.scan(archive({"xl/workbook.xml": b"<workbook><sheets>"}), LIMITS)
+
+
+@pytest.mark.parametrize(
+    "name", ["xl/worksheets/sheet1.bin", "xl/worksheets/sheet1", "xl/media/SHEET.PNG"]
+)
+def test_a_sheet_under_any_name_is_scanned(name: str) -> None:
+    """openpyxl follows the relationships to a part whatever its name; so does the scan."""
+    rows = "".join(f'<row r="{n}"><c><v>1</v></c></row>' for n in range(1, 102))
+    with pytest.raises(xlsx_scan.TooManyRows):
+        xlsx_scan.scan(archive({name: sheet(rows)}), LIMITS)
+    bom = archive({name: b"\xef\xbb\xbf  \r\n" + sheet(rows)})
+    with pytest.raises(xlsx_scan.TooManyRows):
+        xlsx_scan.scan(bom, LIMITS)
+    utf16 = archive({name: sheet(rows).decode().encode("utf-16")})
+    with pytest.raises(xlsx_scan.TooManyRows):
+        xlsx_scan.scan(utf16, LIMITS)
+
+
+def test_binary_parts_are_not_taken_for_broken_xml() -> None:
+    """Images, printer settings and macros are parts too; they are not parsed as XML."""
+    parts = {
+        "xl/media/image1.png": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64,
+        "xl/printerSettings/printerSettings1.bin": bytes(range(256)) * 4,
+        "xl/empty.bin": b"",
+        "xl/worksheets/sheet1.xml": sheet('<row r="1"><c><v>1</v></c></row>'),
+    }
+    xlsx_scan.scan(archive(parts), LIMITS)

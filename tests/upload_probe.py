@@ -139,44 +139,52 @@ _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG = "http://schemas.openxmlformats.org/package/2006"
 _TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 SHEET = "xl/worksheets/sheet1.xml"
-_FIXED_PARTS = {
-    "[Content_Types].xml": (
-        f'<?xml version="1.0"?><Types xmlns="{_PKG}/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-        f'<Override PartName="/xl/workbook.xml" ContentType="{_TYPE}.sheet.main+xml"/>'
-        f'<Override PartName="/{SHEET}" ContentType="{_TYPE}.worksheet+xml"/></Types>'
-    ),
-    "_rels/.rels": (
-        f'<?xml version="1.0"?><Relationships xmlns="{_PKG}/relationships">'
-        f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
-        "</Relationships>"
-    ),
-    "xl/workbook.xml": (
-        f'<?xml version="1.0"?><workbook {_NS} xmlns:r="{_REL_NS}"><sheets>'
-        '<sheet name="供给" sheetId="1" r:id="rId1"/></sheets></workbook>'
-    ),
-    "xl/_rels/workbook.xml.rels": (
-        f'<?xml version="1.0"?><Relationships xmlns="{_PKG}/relationships">'
-        f'<Relationship Id="rId1" Type="{_REL_NS}/worksheet" Target="worksheets/sheet1.xml"/>'
-        "</Relationships>"
-    ),
-}
+
+
+def _fixed_parts(sheet: str) -> dict[str, str]:
+    """The package around a worksheet stored as ``sheet`` (any name: relationships decide)."""
+    return {
+        "[Content_Types].xml": (
+            f'<?xml version="1.0"?><Types xmlns="{_PKG}/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{_TYPE}.sheet.main+xml"/>'
+            f'<Override PartName="/{sheet}" ContentType="{_TYPE}.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<?xml version="1.0"?><Relationships xmlns="{_PKG}/relationships">'
+            f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0"?><workbook {_NS} xmlns:r="{_REL_NS}"><sheets>'
+            '<sheet name="供给" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0"?><Relationships xmlns="{_PKG}/relationships">'
+            f'<Relationship Id="rId1" Type="{_REL_NS}/worksheet" Target="/{sheet}"/>'
+            "</Relationships>"
+        ),
+    }
 
 
 def _cell(text: str) -> str:
     return f'<c t="inlineStr"><is><t>{text}</t></is></c>'
 
 
-def _workbook(filler: bytes, times: int, claimed: int | None = None) -> bytes:
-    """A workbook whose sheet holds the template's required headers, then ``filler`` × ``times``."""
+def _workbook(
+    filler: bytes, times: int, claimed: int | None = None, sheet_name: str = SHEET
+) -> bytes:
+    """A workbook whose sheet (stored as ``sheet_name``) holds the template's required
+    headers, then ``filler`` × ``times``."""
     header = "".join(_cell(name) for name in TEMPLATE_HEADER.split(","))
     sheet = Part().add(f'<?xml version="1.0"?><worksheet {_NS}><sheetData>'.encode())
     sheet.add(f'<row r="1">{header}</row>'.encode()).add(filler, times)
     sheet.add(b"</sheetData></worksheet>").finish()
-    parts = {name: Part().add(text.encode()).finish() for name, text in _FIXED_PARTS.items()}
-    parts[SHEET] = sheet
-    return zip_archive(parts, {SHEET: claimed} if claimed is not None else None)
+    fixed = _fixed_parts(sheet_name)
+    parts = {name: Part().add(text.encode()).finish() for name, text in fixed.items()}
+    parts[sheet_name] = sheet
+    return zip_archive(parts, {sheet_name: claimed} if claimed is not None else None)
 
 
 # --- the cases -----------------------------------------------------------------------------------
@@ -194,6 +202,12 @@ def zip_bomb_lying() -> bytes:
 
 def million_rows_xlsx() -> bytes:
     return _workbook(f"<row>{_cell('x')}</row>".encode() * 1000, 1000)
+
+
+def rows_in_a_bin_part() -> bytes:
+    """150,000 rows in a worksheet stored as sheet1.bin: openpyxl reads it all the same."""
+    rows = f"<row>{_cell('x')}</row>".encode() * 1000
+    return _workbook(rows, 150, sheet_name="xl/worksheets/sheet1.bin")
 
 
 def million_rows_csv() -> bytes:
@@ -224,6 +238,7 @@ CASES: dict[str, tuple[str, Callable[[], bytes]]] = {
     "zip_bomb_lying_sizes": ("bomb.xlsx", zip_bomb_lying),
     "million_rows_csv": ("rows.csv", million_rows_csv),
     "million_rows_xlsx": ("rows.xlsx", million_rows_xlsx),
+    "rows_in_a_bin_part": ("rows.xlsx", rows_in_a_bin_part),
     "traversal_slashes": ("../../etc/passwd.xlsx", good_csv),
     "traversal_backslashes": ("..\\..\\x.csv", good_csv),
     "over_size_body": ("offerings.csv", over_size),

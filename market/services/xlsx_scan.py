@@ -82,10 +82,26 @@ def scan(archive: zipfile.ZipFile, limits: Limits) -> None:
     if len(members) > limits.members or sum(m.file_size for m in members) > limits.uncompressed:
         raise Inflated()
     for member in members:
-        # Every XML part, whatever its name: a workbook may place its sheets anywhere.
-        if member.filename.lower().endswith((".xml", ".rels")):
-            with archive.open(member) as stream:
-                _parse(stream, _PartCounter(limits))
+        if member.is_dir():
+            continue
+        # Every part that holds XML, whatever its name: openpyxl follows the package's
+        # relationships to a worksheet called sheet1.bin as readily as to sheet1.xml.
+        # What is not XML (images, printer settings) no XML parser will read either.
+        with archive.open(member) as stream:
+            try:
+                head = stream.read(CHUNK)
+            except (zipfile.BadZipFile, zlib.error, EOFError, ValueError):
+                raise Malformed() from None
+            if _is_xml(head):
+                _parse(head, stream, _PartCounter(limits))
+
+
+def _is_xml(head: bytes) -> bool:
+    """Whether a part starting with ``head`` is XML as expat would read it: a ``<`` after
+    an optional byte-order mark and blank space, in UTF-8 or UTF-16."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
+        return True
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n").startswith(b"<")
 
 
 class _PartCounter:
@@ -126,14 +142,17 @@ def _refuse_doctype(*_args: Any) -> None:
     raise _Stop(Malformed())
 
 
-def _parse(stream: IO[bytes], counter: _PartCounter) -> None:
+def _parse(head: bytes, stream: IO[bytes], counter: _PartCounter) -> None:
+    """Feed ``head`` and then the rest of ``stream`` to expat, counting as it goes."""
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.StartDoctypeDeclHandler = _refuse_doctype
     parser.EntityDeclHandler = _refuse_doctype
     parser.StartElementHandler = counter.start
     try:
-        while chunk := stream.read(CHUNK):
+        chunk = head
+        while chunk:
             parser.Parse(chunk, False)
+            chunk = stream.read(CHUNK)
         parser.Parse(b"", True)
     except _Stop as stop:
         raise stop.error from None
