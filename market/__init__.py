@@ -27,7 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from market.cli import register_commands
     from market.extensions import bootstrap, csrf, db, limiter, migrate
     from market.models import install_ref_listener
-    from market.services import search_sync
+    from market.services import accounts, mail_queue, search_sync, signup
 
     logs.init_app(app)
     db_setup.init_app(app)
@@ -35,6 +35,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     install_ref_listener()
     search_sync.init_app(app)
+    mail_queue.init_app(
+        app, {"password_reset": accounts.password_reset_mail, "signup": signup.signup_mail}
+    )
     migrate.init_app(app, db, directory=str(config_module.MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
     bootstrap.init_app(app)

@@ -24,6 +24,7 @@ from market.config import instance_path_from
 from market.db import _write_intent
 from market.extensions import db
 from market.models import Need, Offering, Organization, Park, User, utcnow
+from market.services import mail_queue
 
 PG_URL_ENV = "MARKET_TEST_DATABASE_URL"
 PASSWORD = "correct-horse-9"
@@ -286,6 +287,8 @@ def app(app_config: dict[str, Any], empty_database: EmptyDatabase) -> Iterator[F
     with app.app_context():
         empty_database.prepare(app, app_config)
         yield app
+        db.session.rollback()  # see read_outbox: nothing may keep the drainer waiting
+        mail_queue.wait_idle(app)  # mail queued by the test, sent before the tables go
         empty_database.finish(app)
         db.engine.dispose()
 
@@ -443,7 +446,13 @@ def auth(client: FlaskClient) -> Auth:
 
 
 def read_outbox(app: Flask) -> list[EmailMessage]:
-    """The messages the app has 'sent' to its outbox folder, oldest first."""
+    """The messages the app has 'sent' to its outbox folder, oldest first (once the mail
+    queued by the requests so far has been sent: that happens after each response)."""
+    if has_app_context():
+        # The test client's requests share the test's session; a transaction one of them
+        # left open (SQLite: holding the write lock) would keep the drainer waiting.
+        db.session.commit()
+    assert mail_queue.wait_idle(app), "the mail queue's drainer did not finish in 30 s"
     folder = Path(app.config["OUTBOX_DIR"])
     if not folder.exists():
         return []

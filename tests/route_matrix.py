@@ -33,9 +33,9 @@ from werkzeug.test import TestResponse
 
 from market import create_app
 from market.extensions import db
-from market.models import Need, Offering, Organization, Park, User, utcnow
+from market.models import Need, Offering, Organization, Park, SignupRequest, User, utcnow
 from market.models.organization import ORG_KINDS, PARK_BOUND_KINDS
-from market.services import accounts, credit_code
+from market.services import accounts, credit_code, signup
 from market.services.bulk_upload import TEMPLATE_COLUMNS
 from tests.conftest import (
     PASSWORD,
@@ -704,6 +704,23 @@ def _invitation(world: World, actor: Actor, side: str) -> str:
     return world.invitations[(side, actor.kind or "solution_provider")]
 
 
+def _signup_world(world: World) -> None:
+    """A sign-up waiting for its mailed link on each side: the link's token."""
+    for side in SCOPE_SIDE.values():
+        row = SignupRequest(
+            email=f"newcomer.{side}@example.com",
+            name="新用户",
+            password_hash=password_hash(),
+            org={"name": f"新注册机构{side}", "kind": "solution_provider", "province": "江苏省"},
+        )
+        db.session.add(row)
+        db.session.flush()
+        world.targets[(side, "signup_token")] = signup.confirm_token(row)
+
+
+WORLD_EXTENSIONS.append(_signup_world)
+
+
 def _lang(world: World, actor: Actor, values: dict[str, str]) -> dict[str, Any]:
     return {"lang": "zh", "next": "/"}
 
@@ -1273,6 +1290,8 @@ ROUTES: dict[str, Spec] = {
     "auth.forgot": Public(),
     "auth.reset": Token(lambda world, actor, side: world.reset_tokens[side]),
     "auth.accept_invite": Token(_invitation),
+    "auth.signup_sent": Public(),
+    "auth.confirm": Token(lambda world, actor, side: world.targets[(side, "signup_token")]),
     # parks
     "parks.index": Public(),
     "parks.detail": PublicRecords(lambda world, side: world.parks[side]),

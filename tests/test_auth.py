@@ -62,8 +62,40 @@ def org_count() -> int:
 # --- sign-up ------------------------------------------------------------------------------
 
 
-def test_signup_creates_unverified_org_with_creator_as_org_admin(client: FlaskClient) -> None:
+def confirm_link(app: Flask, email: str) -> str:
+    """The path of the confirmation link mailed to ``email`` (the newest such mail)."""
+    mails = [m for m in read_outbox(app) if m["To"] == email]
+    assert mails, f"no mail to {email}"
+    body = mail_text(mails[-1])
+    link = next(w for w in body.split() if "/auth/confirm/" in w)
+    return urlsplit(link).path
+
+
+def sign_up(app: Flask, client: FlaskClient, **overrides: str) -> Any:
+    """Sign up through the form and the mailed link; the confirmation page's answer."""
+    data = signup_data(**overrides)
+    response = client.post("/auth/signup", data=data)
+    assert response.status_code == 302, text_of(response)
+    assert response.headers["Location"] == "/auth/signup/sent"
+    return client.post(confirm_link(app, data["email"]), data={"password": data["password"]})
+
+
+def test_signup_creates_unverified_org_with_creator_as_org_admin(
+    app: Flask, client: FlaskClient
+) -> None:
     response = client.post("/auth/signup", data=signup_data(credit_code=valid_code()))
+    assert response.status_code == 302
+    # Nothing exists until the mailed link is opened, and nobody is signed in.
+    assert db.session.scalar(select(User).where(User.email == "li@vendor.example.com")) is None
+    assert org_count() == 0
+    sent = text_of(client.get(response.headers["Location"]))
+    assert "请查收邮件" in sent and "li@vendor.example.com" in sent
+    assert client.get("/auth/account").status_code == 302
+
+    path = confirm_link(app, "li@vendor.example.com")
+    page = text_of(client.get(path))
+    assert "苏州智造软件有限公司" in page and "注册时设置的密码" in page
+    response = client.post(path, data={"password": PASSWORD})
     assert response.status_code == 302
     user = db.session.scalar(select(User).where(User.email == "li@vendor.example.com"))
     assert user is not None and user.role == "org_admin"
@@ -71,37 +103,42 @@ def test_signup_creates_unverified_org_with_creator_as_org_admin(client: FlaskCl
     assert user.org.verified is False
     assert user.org.credit_code == valid_code()
     assert response.headers["Location"] == f"/orgs/{user.org.ref}"
-    # Signing up signs you in.
+    # Confirming signs you in, with the password chosen at sign-up.
     assert client.get("/auth/account").status_code == 200
+    assert user.check_password(PASSWORD)
+    # The link works once.
+    assert client.get(path).status_code == 400
 
 
-def test_signup_page_shows_labelled_fields_in_chinese(client: FlaskClient) -> None:
-    page = text_of(client.get("/auth/signup"))
-    for label in (
-        "姓名",
-        "邮箱",
-        "确认密码",
-        "机构名称",
-        "机构类型",
-        "统一社会信用代码",
-        "所在园区",
-    ):
-        assert label in page
-    assert "园区运营机构" not in page.split('name="kind"')[1].split("</select>")[0]
-
-
-def test_signup_with_taken_email_shows_field_error_and_keeps_typed_values(
-    client: FlaskClient,
+def test_the_confirmation_link_asks_for_the_password_chosen_at_signup(
+    app: Flask, client: FlaskClient
 ) -> None:
-    make_user(email="li@vendor.example.com")
+    client.post("/auth/signup", data=signup_data())
+    path = confirm_link(app, "li@vendor.example.com")
+    stranger = app.test_client()  # a mail scanner or whoever the mail was forwarded to
+    response = stranger.post(path, data={"password": "a-guess-123"})
+    assert response.status_code == 200
+    assert "密码与注册时设置的不一致" in text_of(response)
+    assert org_count() == 0
+    assert stranger.get("/auth/account").status_code == 302
+
+
+def test_a_forged_or_mangled_confirmation_link_is_refused(client: FlaskClient) -> None:
+    response = client.get("/auth/confirm/not-a-token")
+    assert response.status_code == 400
+    assert "确认链接无效或已过期" in text_of(response)
+
+
+def test_confirming_after_the_address_got_an_account_creates_nothing(
+    app: Flask, client: FlaskClient
+) -> None:
+    client.post("/auth/signup", data=signup_data())
+    path = confirm_link(app, "li@vendor.example.com")
+    make_user(email="li@vendor.example.com")  # e.g. invited meanwhile
     db.session.commit()
     before = org_count()
-    response = client.post("/auth/signup", data=signup_data(city="昆山市"))
-    page = text_of(response)
-    assert response.status_code == 200
-    assert "该邮箱已注册" in page
-    assert 'value="苏州智造软件有限公司"' in page
-    assert 'value="昆山市"' in page
+    response = client.post(path, data={"password": PASSWORD})
+    assert "该邮箱已注册" in text_of(response)
     assert org_count() == before
 
 
@@ -111,10 +148,10 @@ def test_enterprise_signup_requires_a_park(client: FlaskClient) -> None:
     assert org_count() == 0
 
 
-def test_enterprise_signup_joins_the_chosen_park(client: FlaskClient) -> None:
+def test_enterprise_signup_joins_the_chosen_park(app: Flask, client: FlaskClient) -> None:
     park = make_park(ref="P-SIP", name="苏州工业园区")
     db.session.commit()
-    response = client.post("/auth/signup", data=signup_data(kind="enterprise", park="P-SIP"))
+    response = sign_up(app, client, kind="enterprise", park="P-SIP")
     assert response.status_code == 302
     org = db.session.scalar(select(Organization))
     assert org is not None and org.park_id == park.id and org.kind == "enterprise"
@@ -123,8 +160,11 @@ def test_enterprise_signup_joins_the_chosen_park(client: FlaskClient) -> None:
 def test_signup_rejects_a_credit_code_with_a_wrong_check_digit(client: FlaskClient) -> None:
     code = valid_code()
     wrong = code[:17] + ("0" if code[17] != "0" else "1")
-    response = client.post("/auth/signup", data=signup_data(credit_code=wrong))
-    assert "统一社会信用代码无效" in text_of(response)
+    response = client.post("/auth/signup", data=signup_data(credit_code=wrong, city="昆山市"))
+    page = text_of(response)
+    assert "统一社会信用代码无效" in page
+    # What was typed stays in the form.
+    assert 'value="苏州智造软件有限公司"' in page and 'value="昆山市"' in page
     assert org_count() == 0
 
 

@@ -7,11 +7,13 @@ from market.models.digest import DigestLedger, DigestPreference
 from market.models.docking import Docking, DockingEvent
 from market.models.jobs import ExpiryNotice, JobRun, SchedulerLease
 from market.models.listing import ListingEvent, Need, Offering, offering_parks
+from market.models.mail_queue import MailJob
 from market.models.organization import Organization
 from market.models.park import Park
 from market.models.park_invitation import ParkInvitation
 from market.models.recommendation import MatchFeedback, MatchOutbox, MatchSettings, Recommendation
 from market.models.search_outbox import SearchOutbox
+from market.models.signup_request import SignupRequest
 from market.models.user import User, UserSession, hash_token
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "ExpiryNotice",
     "JobRun",
     "ListingEvent",
+    "MailJob",
     "MatchFeedback",
     "MatchOutbox",
     "MatchSettings",
@@ -36,6 +39,7 @@ __all__ = [
     "Recommendation",
     "SchedulerLease",
     "SearchOutbox",
+    "SignupRequest",
     "User",
     "UserSession",
     "ZeroResultQuery",

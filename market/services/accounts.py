@@ -15,8 +15,10 @@ from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from market.extensions import db
-from market.models import Organization, User, UserSession, hash_token, utcnow
+from market.models import MailJob, Organization, User, UserSession, hash_token, utcnow
 from market.models.user import ROLES
+from market.services import mail, mail_queue
+from market.services.digest_links import link
 from market.services.errors import DomainError
 
 RESET_MAX_AGE = 2 * 3600
@@ -83,6 +85,26 @@ def reset_token(user: User) -> str:
     """A signed token that stops working once the password changes (single use)."""
     stamp = user.password_changed_at.isoformat() if user.password_changed_at else ""
     return _serializer("password-reset").dumps({"uid": user.id, "stamp": stamp})
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset mail for ``email`` (committed with the caller's transaction).
+
+    The same row for every address, known or not: the request neither looks the
+    address up nor talks to the mail server, so neither its answer nor its time tells
+    whether the address has an account. The job decides (``password_reset_mail``).
+    """
+    mail_queue.enqueue("password_reset", {"email": normalize_email(email)})
+
+
+def password_reset_mail(job: MailJob) -> mail_queue.Outgoing:
+    """The queued reset mail: a link for an active account, nothing for any other address."""
+    user = find_by_email(str(job.payload.get("email") or ""))
+    if user is None or user.disabled:
+        return mail_queue.Outgoing(None)
+    url = link("auth.reset", token=reset_token(user))
+    message = mail.build(user.email, _("重置您的密码"), "password_reset", user=user, link=url)
+    return mail_queue.Outgoing(message)
 
 
 def user_from_reset_token(token: str) -> User | None:

@@ -111,13 +111,18 @@ def _check(details: OrgDetails, org: Organization | None = None) -> None:
 
 
 def create(details: OrgDetails) -> Organization:
+def check_new(details: OrgDetails) -> None:
+    """Raises DomainError when ``create`` would refuse ``details``; writes nothing."""
+    if details.kind not in SIGNUP_KINDS:
+        raise DomainError(_("园区运营机构由平台管理员创建。"))
+    _check(details)
+
+
     """A new, unverified organization of a kind people may sign up as.
 
     Raises DomainError when a rule is broken (park operators are created by admins only).
     """
-    if details.kind not in SIGNUP_KINDS:
-        raise DomainError(_("园区运营机构由平台管理员创建。"))
-    _check(details)
+    check_new(details)
     org = Organization(verified=False)
     _apply(org, details)
     db.session.add(org)

@@ -13,12 +13,15 @@ again for the same period (a take-over after a crash does that):
 | expiry | 08:00 daily | reminders a week before expiry, expiry notices, index updates |
 | catalogue-publish | every 5 min | ``catalogue.publish_due`` (scheduled editions) |
 | zero-results-prune | 04:10 daily | ``zero_results.prune`` (days over ``ZERO_RESULTS_KEEP_DAYS``) |
+| mail-queue | every 5 min | queued mail no drainer sent (a process died, the server was down) |
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
+from market.db import write_intent
+from market.extensions import db
 from market.models import utcnow
 from market.services.scheduler import JobSpec, Result
 
@@ -80,6 +83,18 @@ def catalogue_publish(period: str) -> Result:
     return "ok", f"published {len(editions)}" + (f": {refs}" if refs else "")
 
 
+def send_queued_mail(period: str) -> Result:
+    from market.services import mail_queue, signup
+
+    report = mail_queue.drain()
+    purged = mail_queue.purge(utcnow())
+    with write_intent():
+        expired = signup.purge_signups(utcnow())
+        db.session.commit()
+    detail = f"{report.summary()}; purged {purged} given-up mails, {expired} expired sign-ups"
+    return ("failed" if report.failed else "ok"), detail
+
+
 def zero_results_prune(period: str) -> Result:
     from market.services import zero_results
 
@@ -114,5 +129,6 @@ def _all(app: Flask) -> list[JobSpec]:
         JobSpec("search-reconcile", "30 3 * * *", "day", search_reconcile, catch_up=True),
         JobSpec("expiry", "0 8 * * *", "day", expiry, catch_up=True, retry_failed=True),
         JobSpec("catalogue-publish", "*/5 * * * *", "5min", catalogue_publish),
+        JobSpec("mail-queue", "*/5 * * * *", "5min", send_queued_mail),
         JobSpec("zero-results-prune", "10 4 * * *", "day", zero_results_prune, catch_up=True),
     ]

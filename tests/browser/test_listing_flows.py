@@ -9,6 +9,8 @@ from playwright.sync_api import Page, expect
 
 from market.extensions import db
 from market.models import Need, Offering
+from tests.browser.conftest import LiveServer
+from tests.browser.test_signup import sign_up_and_confirm
 from tests.conftest import make_need, make_org, make_park, make_user
 
 Seed = Callable[[Callable[[], Any]], Any]
@@ -19,20 +21,6 @@ def _park_with_staff() -> tuple[str, str, str]:
     operator = make_org(kind="park_operator", park=park, name="示例高新区运营公司")
     staff = make_user(org=operator, role="park_staff", name="张主任")
     return park.ref, park.name, staff.email
-
-
-def _sign_up_vendor(page: Page, email: str) -> None:
-    page.goto("/auth/signup")
-    page.fill("input[name=name]", "李经理")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", "vendor-pass-1")
-    page.fill("input[name=confirm]", "vendor-pass-1")
-    page.select_option("select[name=kind]", "solution_provider")
-    page.fill("input[name=org_name]", "示例智造科技有限公司")
-    page.select_option("select[name=province]", "江苏省")
-    page.fill("input[name=city]", "苏州市")
-    with page.expect_navigation():
-        page.get_by_role("button", name="注册").click()
 
 
 def _create_and_submit_offering(page: Page, title: str, park_ref: str) -> None:
@@ -51,12 +39,16 @@ def _create_and_submit_offering(page: Page, title: str, park_ref: str) -> None:
 
 
 def test_vendor_signs_up_lists_offering_and_park_staff_approval_publishes_it(
-    page: Page, seed: Seed, sign_in: Callable[..., None], sign_out: Callable[[Page], None]
+    page: Page,
+    live_server: LiveServer,
+    seed: Seed,
+    sign_in: Callable[..., None],
+    sign_out: Callable[[Page], None],
 ) -> None:
     park_ref, _park_name, staff_email = seed(_park_with_staff)
     title = "冲压件表面缺陷视觉检测"
 
-    _sign_up_vendor(page, "vendor-e2e@example.com")
+    sign_up_and_confirm(page, live_server.app, "vendor-e2e@example.com")
     expect(page.get_by_role("navigation", name="主导航")).to_contain_text("李经理")
     _create_and_submit_offering(page, title, park_ref)
     page.goto("/offerings/")
@@ -116,12 +108,16 @@ def test_enterprise_posts_a_need_that_goes_public_after_review(
 
 
 def test_rejected_offering_shows_the_reason_to_its_owner(
-    page: Page, seed: Seed, sign_in: Callable[..., None], sign_out: Callable[[Page], None]
+    page: Page,
+    live_server: LiveServer,
+    seed: Seed,
+    sign_in: Callable[..., None],
+    sign_out: Callable[[Page], None],
 ) -> None:
     park_ref, _name, staff_email = seed(_park_with_staff)
     title = "注塑车间能耗监测"
 
-    _sign_up_vendor(page, "vendor-reject@example.com")
+    sign_up_and_confirm(page, live_server.app, "vendor-reject@example.com")
     _create_and_submit_offering(page, title, park_ref)
     sign_out(page)
 

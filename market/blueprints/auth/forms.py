@@ -6,14 +6,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, Field, PasswordField, SelectField, StringField, SubmitField
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import (
     DataRequired,
     Email,
     EqualTo,
     InputRequired,
     Length,
-    ValidationError,
 )
 
 from market.blueprints.field_rules import Record
@@ -89,9 +88,14 @@ class SignupForm(OrgFieldsForm):
     def chosen_kind(self) -> str:
         return str(self.kind.data or "")
 
-    def validate_email(self, field: Field) -> None:
-        if accounts.find_by_email(field.data or "") is not None:
-            raise ValidationError(_l("该邮箱已注册，请直接登录或找回密码。"))
+
+class ConfirmSignupForm(FlaskForm):
+    """The password chosen at sign-up, asked again when the mailed link is opened."""
+
+    password = PasswordField(
+        _l("注册时设置的密码"), validators=[InputRequired(message=_l("请填写密码。"))]
+    )
+    submit = SubmitField(_l("确认并登录"))
 
 
 class InvitedSignupForm(FlaskForm):

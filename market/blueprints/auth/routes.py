@@ -13,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -26,9 +27,9 @@ from market.extensions import db, limiter
 from market.i18n import LOCALE_COOKIE
 from market.logs import escape
 from market.models import User
-from market.services import accounts, mail, signup
+from market.services import accounts, signup
 from market.services.errors import DomainError
-from market.urls import absolute_url, safe_next
+from market.urls import safe_next
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("market.auth")
@@ -36,6 +37,16 @@ log = logging.getLogger("market.auth")
 
 def _login_limit() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def _signup_limit() -> str:
+    return str(current_app.config["SIGNUP_RATE_LIMIT"])
+
+
+def _signup_accepted(response: Response) -> bool:
+    """Only accepted sign-ups (each queues a mail) count: a form sent back with a typo
+    costs nothing, a stream of accepted ones would mail-bomb the addresses typed."""
+    return response.status_code == 302
 
 
 def _login_failed(_response: Response) -> bool:
@@ -57,10 +68,19 @@ def _login_throttled(_limit: RequestLimit) -> None:
     )
 
 
+def _rotate_csrf_token() -> None:
+    """A new CSRF token from here on: one taken before signing in or out (by a page
+    someone else prepared, or left in a shared browser) is refused after it."""
+    name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    session.pop(name, None)
+    g.pop(name, None)
+
+
 def _sign_in(user: User) -> None:
     accounts.open_session(user, request.remote_addr or "", request.user_agent.string or "")
     db.session.commit()
     login_user(user)
+    _rotate_csrf_token()
 
 
 def _home_of(user: User) -> str:
@@ -69,13 +89,14 @@ def _home_of(user: User) -> str:
 
 # The function is not called signup: that name is the service module.
 @bp.route("/signup", methods=["GET", "POST"], endpoint="signup")
+@limiter.limit(_signup_limit, methods=["POST"], deduct_when=_signup_accepted)
 def signup_view() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = forms.SignupForm()
     if form.validate_on_submit():
         try:
-            user = signup.register_with_new_org(
+            row = signup.request_signup(
                 name=form.name.data or "",
                 email=form.email.data or "",
                 password=form.password.data or "",
@@ -85,10 +106,61 @@ def signup_view() -> Response | str:
             db.session.rollback()
             flash(exc.message, "error")
         else:
-            _sign_in(user)
-            flash(_("注册成功。您的机构待平台管理员认证，认证前也可以发布信息。"), "success")
-            return redirect(_home_of(user))
+            # The same answer whether the address has an account or not: the mail differs.
+            session["signup_email"] = row.email
+            db.session.commit()
+            return redirect(url_for("auth.signup_sent"))
     return render_template("auth/signup.html", form=form, breadcrumbs=[(_("注册"), None)])
+
+
+@bp.get("/signup/sent")
+def signup_sent() -> str:
+    return render_template(
+        "auth/signup_sent.html",
+        email=session.get("signup_email"),
+        hours=signup.SIGNUP_MAX_AGE // 3600,
+        breadcrumbs=[(_("注册"), url_for("auth.signup")), (_("请查收邮件"), None)],
+    )
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(
+    _login_limit, methods=["POST"], deduct_when=_login_failed, on_breach=_login_throttled
+)
+def confirm(token: str) -> Response | str | tuple[str, int]:
+    """The mailed link: the password chosen at sign-up creates the account and signs in."""
+    try:
+        row = signup.open_signup(token)
+    except DomainError as exc:
+        page = render_template(
+            "auth/confirm_invalid.html", message=exc.message, hours=signup.SIGNUP_MAX_AGE // 3600
+        )
+        return page, 400
+    form = forms.ConfirmSignupForm()
+    if form.validate_on_submit():
+        try:
+            user = signup.activate(row, form.password.data or "")
+        except accounts.LoginRefused as exc:
+            db.session.rollback()
+            _log_failure(row.email, exc.reason)
+            form.password.errors = [exc.message]
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            _sign_in(user)
+            session.pop("signup_email", None)
+            flash(
+                _("邮箱已确认，账号已开通。您的机构待平台管理员认证，认证前也可以发布信息。"),
+                "success",
+            )
+            return redirect(_home_of(user))
+    return render_template(
+        "auth/confirm.html",
+        form=form,
+        signup_request=row,
+        breadcrumbs=[(_("注册"), url_for("auth.signup")), (_("确认注册"), None)],
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -134,6 +206,7 @@ def logout() -> Response:
     accounts.revoke_session(current_user.current_session)
     db.session.commit()
     logout_user()
+    _rotate_csrf_token()
     flash(_("您已退出登录。"), "info")
     return redirect(url_for("main.home"))
 
@@ -205,11 +278,10 @@ def password() -> Response | str:
 def forgot() -> Response | str:
     form = forms.ForgotForm()
     if form.validate_on_submit():
-        user = accounts.find_by_email(form.email.data or "")
-        if user is not None and not user.disabled:
-            link = absolute_url("auth.reset", token=accounts.reset_token(user))
-            mail.send(user.email, _("重置您的密码"), "password_reset", user=user, link=link)
-        # The same answer either way: the form must not reveal which emails have accounts.
+        # Queued for every address alike, sent after the response (see mail_queue): the
+        # answer and its time must not reveal which emails have accounts.
+        accounts.request_password_reset(form.email.data or "")
+        db.session.commit()
         flash(_("如果该邮箱已注册，我们已向其发送重置密码的链接，2 小时内有效。"), "info")
         return redirect(url_for("auth.login"))
     return render_template(

@@ -1,0 +1,179 @@
+"""Who has an account cannot be found out, and a CSRF token does not outlive a sign-in.
+
+Reproductions of issue #18's defects 5 and 6: sign-up answered 「该邮箱已注册」 for a
+taken address and had no rate limit; password reset did its mail work inside the
+request (a registered address took 65 ms, an unknown one 8 ms; with the mail server
+down only the registered one failed); a CSRF token taken before sign-in was still
+accepted after it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from market import create_app
+from market.extensions import db
+from market.models import Organization, SignupRequest, User
+from market.services import mail_queue
+from tests.conftest import PASSWORD, IsolatedClient, mail_text, make_user, read_outbox
+from tests.route_matrix import CSRF_MESSAGE, csrf_token
+from tests.smtp_server import SMTPServer, free_port
+from tests.test_auth import signup_data, text_of
+
+TAKEN = "taken@vendor.example.com"
+FRESH = "fresh@vendor.example.com"
+
+
+def _answer(client: FlaskClient, email: str) -> tuple[int, str]:
+    """Status and page a visitor sees after signing up with ``email`` (address blanked)."""
+    response = client.post("/auth/signup", data=signup_data(email=email), follow_redirects=True)
+    page = text_of(response).replace(email, "ADDRESS")
+    # The per-page CSRF token differs between any two sessions.
+    page = re.sub(r'name="csrf_token" value="[^"]*"', "", page)
+    return response.status_code, page
+
+
+def org_count() -> int:
+    return int(db.session.scalar(select(func.count(Organization.id))) or 0)
+
+
+# --- sign-up ------------------------------------------------------------------------------
+
+
+def test_signup_with_a_taken_address_answers_exactly_as_with_a_new_one(app: Flask) -> None:
+    make_user(email=TAKEN, name="王老板")
+    db.session.commit()
+    fresh = _answer(app.test_client(), FRESH)
+    taken = _answer(app.test_client(), TAKEN)
+    assert fresh[0] == taken[0] == 200
+    assert "该邮箱已注册" not in taken[1]
+    assert "请查收邮件" in taken[1]
+    assert fresh == taken
+    # Neither created an account or an organization yet: the mail's link does that.
+    assert org_count() == 1
+    assert db.session.scalar(select(User).where(User.email == FRESH)) is None
+
+
+def test_the_owner_of_a_taken_address_is_told_someone_tried(app: Flask) -> None:
+    make_user(email=TAKEN, name="王老板")
+    db.session.commit()
+    app.test_client().post("/auth/signup", data=signup_data(email=TAKEN))
+    app.test_client().post("/auth/signup", data=signup_data(email=FRESH))
+    mails = {str(m["To"]): m for m in read_outbox(app)}
+    assert set(mails) == {TAKEN, FRESH}
+    warning = mail_text(mails[TAKEN])
+    assert "有人尝试用您的邮箱" in warning
+    assert "/auth/login" in warning and "/auth/forgot" in warning
+    assert "/auth/confirm/" not in warning  # nothing in it creates a second account
+    assert "/auth/confirm/" in mail_text(mails[FRESH])
+    # The attempt's request (with the password typed) is gone once its owner was told.
+    assert db.session.scalar(select(func.count(SignupRequest.id))) == 1
+
+
+@pytest.fixture
+def limited_app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    """An app with its rate limits on, as in production."""
+    limited = create_app({**app_config, "RATELIMIT_ENABLED": True, "SIGNUP_RATE_LIMIT": "3/hour"})
+    limited.test_client_class = IsolatedClient
+    with limited.app_context():
+        db.create_all()
+        yield limited
+        mail_queue.wait_idle(limited)
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def test_signup_gets_429_with_a_clear_page_after_its_limit(limited_app: Flask) -> None:
+    client = limited_app.test_client()
+    for n in range(3):
+        answer = client.post("/auth/signup", data=signup_data(email=f"try{n}@example.com"))
+        assert answer.status_code == 302
+    refused = client.post("/auth/signup", data=signup_data(email="try9@example.com"))
+    assert refused.status_code == 429
+    assert "请求过于频繁" in text_of(refused)
+    # The form is still there to read, and nothing was recorded for the refused try.
+    assert client.get("/auth/signup").status_code == 200
+    assert "try9@example.com" not in {str(m["To"]) for m in read_outbox(limited_app)}
+
+
+# --- CSRF tokens rotate at sign-in and sign-out ---------------------------------------------
+
+
+@pytest.fixture
+def csrf_app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    checked = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    checked.test_client_class = IsolatedClient
+    with checked.app_context():
+        db.create_all()
+        yield checked
+        mail_queue.wait_idle(checked)
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def _sign_in(client: FlaskClient, user: User, token: str) -> Any:
+    data = {"email": user.email, "password": PASSWORD, "csrf_token": token}
+    return client.post("/auth/login", data=data)
+
+
+def test_a_csrf_token_taken_before_sign_in_is_refused_after_it(csrf_app: Flask) -> None:
+    user = make_user()
+    db.session.commit()
+    client = csrf_app.test_client()
+    before = csrf_token(client)
+    assert _sign_in(client, user, before).status_code == 302
+    stale = client.post("/auth/sessions/revoke", data={"csrf_token": before})
+    assert stale.status_code == 400
+    assert CSRF_MESSAGE in text_of(stale)
+    fresh = client.post("/auth/sessions/revoke", data={"csrf_token": csrf_token(client)})
+    assert fresh.status_code == 302
+
+
+def test_a_csrf_token_taken_before_sign_out_is_refused_after_it(csrf_app: Flask) -> None:
+    user = make_user()
+    db.session.commit()
+    client = csrf_app.test_client()
+    assert _sign_in(client, user, csrf_token(client)).status_code == 302
+    signed_in = csrf_token(client)
+    assert client.post("/auth/logout", data={"csrf_token": signed_in}).status_code == 302
+    assert _sign_in(client, user, signed_in).status_code == 400
+    assert _sign_in(client, user, csrf_token(client)).status_code == 302
+
+
+# --- password reset -----------------------------------------------------------------------
+
+
+def test_with_the_mail_server_down_reset_answers_the_same_and_the_mail_follows_later(
+    app: Flask,
+) -> None:
+    """The request never talks to the mail server: known and unknown addresses get the
+    same answer even while it is down, and the reset mail goes out once it is back."""
+    port = free_port()
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{port}?timeout=2"
+    user = make_user()
+    db.session.commit()
+    known = app.test_client().post("/auth/forgot", data={"email": user.email})
+    unknown = app.test_client().post("/auth/forgot", data={"email": "nobody@example.com"})
+    assert known.status_code == unknown.status_code == 302
+    assert known.headers["Location"] == unknown.headers["Location"]
+
+    mail_queue.wait_idle(app)
+    server = SMTPServer()
+    server.port = port
+    server.controller.port = port
+    server.start()
+    try:
+        mail_queue.drain(ignore_backoff=True)
+    finally:
+        server.stop()
+    assert [r.rcpt_tos for r in server.handler.received] == [[user.email]]
+    assert "/auth/reset/" in mail_text(server.handler.received[0].message)
