@@ -110,7 +110,6 @@ def _check(details: OrgDetails, org: Organization | None = None) -> None:
         raise DomainError(problem)
 
 
-def create(details: OrgDetails) -> Organization:
 def check_new(details: OrgDetails) -> None:
     """Raises DomainError when ``create`` would refuse ``details``; writes nothing."""
     if details.kind not in SIGNUP_KINDS:
@@ -118,6 +117,7 @@ def check_new(details: OrgDetails) -> None:
     _check(details)
 
 
+def create(details: OrgDetails) -> Organization:
     """A new, unverified organization of a kind people may sign up as.
 
     Raises DomainError when a rule is broken (park operators are created by admins only).
