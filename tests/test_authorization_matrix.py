@@ -77,6 +77,7 @@ def test_visitors_are_sent_to_login_by_every_write_route_but_the_public_ones(sit
         "main.set_language",
         "auth.login",
         "auth.signup",
+        "auth.confirm",
         "auth.forgot",
         "auth.reset",
         "auth.accept_invite",
