@@ -725,6 +725,13 @@ def _lang(world: World, actor: Actor, values: dict[str, str]) -> dict[str, Any]:
     return {"lang": "zh", "next": "/"}
 
 
+def _move_form(world: World, actor: Actor, values: dict[str, str]) -> dict[str, Any]:
+    """Hand the need to the park of the other side."""
+    need = db.session.scalar(select(Need).where(Need.ref == values["ref"]))
+    assert need is not None
+    return {"park": world.parks["b" if need.park.ref == world.parks["a"] else "a"]}
+
+
 # --- parkops: park dashboards, chain map, 招商 invitations, campaign reports ----------------
 
 
@@ -1341,6 +1348,7 @@ ROUTES: dict[str, Spec] = {
     "moderation.queue": SignedIn(allowed=is_moderator),
     "moderation.approve": Moderate("offering"),
     "moderation.reject": Moderate("need", payload=fixed({"reason": "资料不全，请补充。"})),
+    "moderation.move_need": Moderate("need", payload=_move_form),
     # platform administration
     "admin.index": SignedIn(allowed=is_admin),
     "admin.orgs": SignedIn(allowed=is_admin),

@@ -23,6 +23,7 @@ from tests.conftest import (
     make_user,
     read_outbox,
 )
+from tests.factories_parkops import make_docking
 
 
 def valid_code(body: str = "91320594MA1W2X3Y4") -> str:
@@ -76,15 +77,18 @@ def test_profile_shows_public_listings_and_hides_contacts_from_visitors(
     assert "wang@stamping.example.com" not in page
 
 
-def test_signed_in_users_see_the_org_admins_contact_details(
+def test_the_other_party_of_a_docking_sees_the_org_admins_contact_details(
     client: FlaskClient, auth: Auth
 ) -> None:
     org = make_org(name="苏州智造软件有限公司")
     make_user(org=org, role="org_admin", name="李经理", email="li@vendor.example.com")
     make_user(org=org, role="member", name="小张", email="zhang@vendor.example.com")
-    make_offering(org=org, title="注塑机设备上云与OEE分析", category="platform.equipment_cloud")
+    offering = make_offering(
+        org=org, title="注塑机设备上云与OEE分析", category="platform.equipment_cloud"
+    )
     make_offering(org=org, title="待审核的方案", status="pending")
-    auth.login(make_user())
+    docking = make_docking(make_park(), offering=offering)
+    auth.login(make_user(org=db.session.get(Organization, docking.enterprise_org_id)))
 
     page = text_of(client.get(f"/orgs/{org.ref}"))
     assert "li@vendor.example.com" in page and "李经理" in page

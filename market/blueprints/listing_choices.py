@@ -127,6 +127,7 @@ ACTION_LABELS: dict[str, Any] = {
     "reject": _l("驳回"),
     "archive": _l("下架/关闭"),
     "renew": _l("续期/重新开放"),
+    "move": _l("转交其他园区"),
 }
 
 

@@ -258,3 +258,14 @@ def waitlist_position(docking: Docking) -> int:
 def all_parks() -> list[Park]:
     """Every park, by province and name (the admin's park filter)."""
     return list(db.session.scalars(select(Park).order_by(Park.province, Park.name, Park.id)))
+
+
+def have_docked(org_id: int | None, other_id: int) -> bool:
+    """Whether the two organizations are the two parties of any docking, in any status."""
+    if org_id is None or org_id == other_id:
+        return False
+    pair = or_(
+        and_(Docking.enterprise_org_id == org_id, Docking.provider_org_id == other_id),
+        and_(Docking.enterprise_org_id == other_id, Docking.provider_org_id == org_id),
+    )
+    return db.session.scalar(select(Docking.id).where(pair).limit(1)) is not None

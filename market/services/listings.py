@@ -343,6 +343,24 @@ def _training_values(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _need_park(org: Organization, data: Mapping[str, Any], current: Need | None) -> Park:
+    """The park a need is filed into: the enterprise's own for a new need, the one it is
+    in when edited (park staff may have moved it, see ``move_need``). Naming another
+    park is refused: the enterprise cannot fill another park's moderation queue."""
+    park = current.park if current is not None else org.park
+    if park is None:
+        raise DomainError(_("贵机构尚未登记所在园区，请先在机构资料中填写，再发布需求。"))
+    wanted = _text(data, "park")
+    if wanted and wanted != park.ref:
+        raise DomainError(
+            _(
+                "需求只能发布到本机构所在的园区（%(park)s）；如需转到其他园区，请联系园区工作人员。",
+                park=park.name,
+            )
+        )
+    return park
+
+
 def _need_values(
     org: Organization, data: Mapping[str, Any], current: Need | None
 ) -> dict[str, Any]:
@@ -353,10 +371,7 @@ def _need_values(
     """
     values = _common_values(data)
     values["kind"] = reference.category_kind(values["category"]) or "solution"
-    park_ref = _text(data, "park")
-    values["park"] = _parks([park_ref])[0] if park_ref else org.park
-    if values["park"] is None:
-        raise DomainError(_("请选择需求所在的园区。"))
+    values["park"] = _need_park(org, data, current)
     values["budget_min"] = _int(data, "budget_min")
     values["budget_max"] = _int(data, "budget_max")
     _check_range(values["budget_min"], values["budget_max"], _("最低预算不能高于最高预算。"))
@@ -450,6 +465,24 @@ def update_need(item: Need, actor: Any, data: Mapping[str, Any]) -> bool:
     _assign(item, values)
     after_edit(item, actor)
     return item.status != before
+
+
+def move_need(item: Need, actor: Any, park_ref: str) -> Park:
+    """Park staff hand a need filed into the wrong park to the right one; returns it.
+
+    The need keeps its status (a pending one waits in the new park's queue). Raises
+    PermissionDenied unless ``actor`` moderates the need where it is now, DomainError
+    for an unknown park or the park it is already in.
+    """
+    permissions.require(permissions.can_moderate(actor, item), _("该条目不在您的审核范围内。"))
+    park = _parks([park_ref.strip()])[0] if park_ref.strip() else None
+    if park is None:
+        raise DomainError(_("请选择要转交的园区。"))
+    if park.id == item.park_id:
+        raise DomainError(_("需求已在%(park)s。", park=park.name))
+    item.park = park
+    _record(item, "move", actor)
+    return park
 
 
 def owned_by_status(model: type[Offering] | type[Need], org_id: int, status: str) -> list[Any]:

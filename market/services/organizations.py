@@ -6,6 +6,7 @@ Functions check who may act, change rows and leave committing to the caller.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,7 +18,7 @@ from market import reference
 from market.extensions import db
 from market.models import Need, Offering, Organization, Park, User
 from market.models.organization import ORG_KINDS, ORG_SIZES, PARK_BOUND_KINDS
-from market.services import credit_code, mail, permissions
+from market.services import credit_code, docking_queries, mail, permissions
 from market.services.errors import DomainError, NotFound
 from market.urls import absolute_url
 
@@ -176,6 +177,15 @@ def contacts(org: Organization) -> list[User]:
 
 
 def public_offerings(org: Organization) -> list[Offering]:
+def contacts_for(viewer: Any, org: Organization) -> list[User] | None:
+    """The contact people ``viewer`` may see (``permissions.can_see_contacts``), or None
+    when their addresses are not for this viewer."""
+    docked = bool(getattr(viewer, "is_authenticated", False)) and docking_queries.have_docked(
+        viewer.org_id, org.id
+    )
+    return contacts(org) if permissions.can_see_contacts(viewer, org, docked) else None
+
+
     """The organization's published offerings that have not expired, newest first."""
     return list(
         db.session.scalars(

@@ -66,6 +66,19 @@ def is_admin(user: Any) -> bool:
     return _signed_in(user) and user.role == "admin"
 
 
+def can_see_contacts(user: Any, org: Organization, docked: bool) -> bool:
+    """The e-mail addresses of an organization's contact people: its own members, the
+    other party of a docking with it (``docked``), admins, and park staff for the
+    organizations of their park and those tied to no park (the providers, banks and
+    training bodies they invite and mail anyway)."""
+    if not _signed_in(user):
+        return False
+    if user.org_id == org.id or docked or is_admin(user):
+        return True
+    park_id = staff_park_id(user)
+    return park_id is not None and org.park_id in (park_id, None)
+
+
 def require(allowed: bool, message: str = "您无权执行此操作。") -> None:
     """Raise PermissionDenied unless ``allowed``."""
     if not allowed:

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from market.blueprints.moderation.forms import RejectForm
 from market.extensions import db
+from market.models import Need
 from market.services import listings, moderation, permissions
 from market.services.errors import DomainError, PermissionDenied
 from market.urls import safe_next
@@ -82,3 +83,23 @@ def reject(item_type: str, ref: str) -> Response:
     flash(_("已驳回“%(title)s”，发布方会收到驳回原因。", title=item.title), "success")
     _notify(item, approved=False)
     return _back()
+
+
+@bp.post("/need/<ref>/move")
+@login_required
+def move_need(ref: str) -> Response:
+    """Hand a need filed into the wrong park to the right one (its moderators decide)."""
+    item = _load("need", ref)
+    assert isinstance(item, Need)
+    try:
+        park = listings.move_need(item, current_user, request.form.get("park", ""))
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _back()
+    db.session.commit()
+    flash(_("“%(title)s”已转交%(park)s审核。", title=item.title, park=park.name), "success")
+    # The need may have left this moderator's scope: back to the queue, not its page.
+    return redirect(url_for("moderation.queue"))

@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional, Validation
 from market.blueprints import listing_choices as choices
 from market.blueprints.field_rules import Record, Tags
 from market.blueprints.offerings.forms import MULTI_HINT, check_order, tags_text
-from market.models import Need, utcnow
+from market.models import Need, Park, utcnow
 
 
 class NeedForm(FlaskForm):
@@ -46,7 +46,14 @@ class NeedForm(FlaskForm):
     )
     industries = SelectMultipleField(_l("所属行业"), description=MULTI_HINT)
     # Left out, the need belongs to the enterprise's own park (the service's default).
-    park = SelectField(_l("所在园区"), validators=[Optional()])
+    park = SelectField(
+        _l("所在园区"),
+        validators=[Optional()],
+        # Only the need's own park is offered; another one posted is refused by the
+        # service with a message that names the right park, not WTForms' "not a choice".
+        validate_choice=False,
+        description=_l("需求发布到本机构所在的园区；如需转到其他园区，请联系园区工作人员。"),
+    )
     budget_min = IntegerField(
         _l("最低预算（元）"), validators=[Optional(), Record("needs", "budget_min")]
     )
@@ -68,12 +75,17 @@ class NeedForm(FlaskForm):
     save = SubmitField(_l("保存草稿"))
     save_submit = SubmitField(_l("保存并提交审核"))
 
-    def __init__(self, *args: Any, current: Need | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, current: Need | None = None, park: Park | None = None, **kwargs: Any
+    ) -> None:
+        """``park`` is the enterprise's park, offered for a new need; an edited need
+        offers the park it is in."""
         super().__init__(*args, **kwargs)
         self.current = current
         self.category.choices = choices.category_choices()
         self.industries.choices = choices.industry_choices()
-        self.park.choices = choices.park_choices()
+        home = current.park if current is not None else park
+        self.park.choices = [(home.ref or "", f"{home.name}（{home.province}）")] if home else []
 
     def validate_budget_max(self, field: Field) -> None:
         check_order(self.budget_min, field, _l("最高预算不能低于最低预算。"))

@@ -47,6 +47,8 @@ def detail(ref: str) -> str:
         item=item,
         preview=False,
         breadcrumbs=_crumbs((item.title, None)),
+        # Moderators may hand a need filed into the wrong park to another one.
+        move_parks=choices.park_choices() if permissions.can_moderate(current_user, item) else [],
         **views.owner_context(item),
     )
 
@@ -89,7 +91,7 @@ def mine() -> str:
 def new() -> str | Response:
     _require_poster()
     org = current_user.org
-    form = NeedForm()
+    form = NeedForm(park=org.park)
     if request.method == "GET" and org.park is not None:
         form.park.data = org.park.ref
     if form.validate_on_submit():

@@ -50,7 +50,7 @@ def profile(ref: str) -> str:
     return render_template(
         "orgs/profile.html",
         org=org,
-        contacts=organizations.contacts(org) if current_user.is_authenticated else None,
+        contacts=organizations.contacts_for(current_user, org),
         offerings=organizations.public_offerings(org),
         needs=organizations.open_needs(org),
         can_manage=permissions.can_manage_org(current_user, org),
