@@ -10,22 +10,28 @@ accepted after it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from market import create_app
+from market.db import write_intent
 from market.extensions import db
-from market.models import Organization, SignupRequest, User
-from market.services import mail_queue
+from market.models import MailJob, Organization, SignupRequest, User, utcnow
+from market.services import mail_queue, signup
+from market.services.scheduler import Scheduler
 from tests.conftest import PASSWORD, IsolatedClient, mail_text, make_user, read_outbox
 from tests.route_matrix import CSRF_MESSAGE, csrf_token
 from tests.smtp_server import SMTPServer, free_port
-from tests.test_auth import signup_data, text_of
+from tests.test_auth import confirm_link, signup_data, text_of
 
 TAKEN = "taken@vendor.example.com"
 FRESH = "fresh@vendor.example.com"
@@ -177,3 +183,133 @@ def test_with_the_mail_server_down_reset_answers_the_same_and_the_mail_follows_l
         server.stop()
     assert [r.rcpt_tos for r in server.handler.received] == [[user.email]]
     assert "/auth/reset/" in mail_text(server.handler.received[0].message)
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[SMTPServer]:
+    server = SMTPServer(tls_folder=tmp_path).start()
+    yield server
+    server.stop()
+
+
+def test_reset_mail_goes_through_a_real_smtp_server_for_a_registered_address_only(
+    app: Flask, smtp: SMTPServer
+) -> None:
+    app.config["SMTP_URL"] = smtp.url
+    user = make_user(name="王建国")
+    gone = make_user(disabled=True)
+    db.session.commit()
+    for email in (user.email, "nobody@example.com", gone.email):
+        assert app.test_client().post("/auth/forgot", data={"email": email}).status_code == 302
+    assert mail_queue.wait_idle(app)
+    assert [r.rcpt_tos for r in smtp.handler.received] == [[user.email]]
+    received = smtp.handler.received[0]
+    assert received.tls and received.authenticated
+    assert str(received.message["Subject"]) == "重置您的密码"
+    body = mail_text(received.message)
+    assert "王建国" in body
+    path = urlsplit(next(w for w in body.split() if "/auth/reset/" in w)).path
+    assert "设置新密码" in text_of(app.test_client().get(path))
+    assert db.session.scalar(select(func.count(MailJob.id))) == 0  # every job done
+
+
+def _statements(app: Flask, run: Callable[[], Any]) -> list[str]:
+    """The SQL statements ``run`` sent from this thread (the drainer's are not counted)."""
+    seen: list[str] = []
+    me = threading.get_ident()
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if threading.get_ident() == me:
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_reset_does_the_same_work_for_known_and_unknown_addresses(app: Flask) -> None:
+    """Issue #18: a registered address took 65 ms, an unknown one 8 ms. The request now
+    runs the same statements for both and queues one job each; only the job decides."""
+    email = make_user().email
+    db.session.commit()  # the requests start from no open transaction, as in production
+    answers: dict[str, Any] = {}
+
+    def post(email: str) -> Callable[[], None]:
+        def run() -> None:
+            answers[email] = app.test_client().post("/auth/forgot", data={"email": email})
+
+        return run
+
+    known = _statements(app, post(email))
+    unknown = _statements(app, post("nobody@example.com"))
+    assert known == unknown
+    assert sum("INSERT INTO mail_queue" in s for s in known) == 1
+    assert not any("FROM users" in s for s in known)  # nobody is looked up in the request
+    first, second = answers[email], answers["nobody@example.com"]
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert [m["To"] for m in read_outbox(app)] == [email]
+
+
+def _job(email: str, **fields: Any) -> MailJob:
+    job = MailJob(kind="password_reset", payload={"email": email}, locale="zh", **fields)
+    db.session.add(job)
+    return job
+
+
+def test_mail_a_dead_process_left_is_sent_by_the_scheduler_job(app: Flask) -> None:
+    """A process that died after answering (never drained) or while sending (its claim
+    went stale) leaves rows; the mail-queue job sends them. A fresh claim is left alone:
+    a live process is sending that one."""
+    users = [make_user() for _ in range(3)]
+    now = utcnow()
+    _job(users[0].email)
+    _job(users[1].email, claimed_at=now - timedelta(hours=1), attempts=1)
+    busy = _job(users[2].email, claimed_at=now, attempts=1)
+    db.session.commit()
+    result = Scheduler(app).run_now("mail-queue")
+    assert result is not None and result[0] == "ok", result
+    assert "sent 2" in result[1]
+    assert sorted(m["To"] for m in read_outbox(app)) == sorted(u.email for u in users[:2])
+    assert db.session.scalars(select(MailJob.id)).all() == [busy.id]
+
+
+def test_a_mail_server_outage_is_retried_with_backoff_then_given_up(app: Flask) -> None:
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}?timeout=2"
+    user = make_user()
+    job = _job(user.email)
+    db.session.commit()
+    report = mail_queue.drain()
+    assert (report.sent, report.failed) == (0, 1)
+    db.session.refresh(job)
+    assert job.attempts == 1 and job.claimed_at is None
+    assert "ConnectionRefusedError" in (job.last_error or "")
+    assert job.due_at is not None and job.due_at > utcnow() + timedelta(seconds=50)
+    assert mail_queue.drain().failed == 0  # not due yet: nothing tried
+    job.attempts = mail_queue.MAX_ATTEMPTS - 1
+    job.due_at = utcnow()
+    db.session.commit()
+    assert mail_queue.drain().failed == 1
+    db.session.refresh(job)
+    assert job.due_at is None  # given up: kept for the log, never tried again
+    assert mail_queue.drain(ignore_backoff=True).failed == 0
+    assert mail_queue.purge(utcnow()) == 0
+    assert mail_queue.purge(utcnow() + mail_queue.KEEP_FAILED + timedelta(minutes=1)) == 1
+
+
+def test_signups_whose_link_expired_are_purged(app: Flask, client: FlaskClient) -> None:
+    client.post("/auth/signup", data=signup_data(email="late@example.com"))
+    path = confirm_link(app, "late@example.com")
+    row = db.session.scalar(select(SignupRequest))
+    assert row is not None
+    row.created_at = utcnow() - timedelta(hours=49)
+    client.post("/auth/signup", data=signup_data(email="early@example.com"))
+    db.session.commit()
+    with write_intent():
+        assert signup.purge_signups(utcnow()) == 1
+        db.session.commit()
+    assert db.session.scalars(select(SignupRequest.email)).all() == ["early@example.com"]
+    assert client.get(path).status_code == 400
