@@ -45,10 +45,10 @@ DEFAULTS: dict[str, Any] = {
     # Reverse proxies in front whose X-Forwarded-For/-Proto/-Host/-Port/-Prefix to trust.
     "PROXY_FIX": 0,
     "LOG_LEVEL": "INFO",
-}
-
     # /healthz reports "degraded" (503) when the instance folder has less room than this.
     "HEALTH_MIN_FREE_MB": 512,
+}
+
 
 def instance_path_from(config: dict[str, Any] | None) -> Path:
     """Where state lives: the mapping's INSTANCE, else MARKET_INSTANCE, else ./instance."""

@@ -1287,8 +1287,11 @@ DIGEST_PREFERENCES = fixed({"frequency": "weekly", "kinds": ["dockings"], "langu
 ROUTES: dict[str, Spec] = {
     "main.home": Public(),
     "main.set_language": Public(payload=_lang),
+    "main.healthz": Public(),
     # auth
     "auth.signup": Public(),
+    "auth.signup_sent": Public(),
+    "auth.confirm": Token(lambda world, actor, side: world.targets[(side, "signup_token")]),
     "auth.login": Public(),
     "auth.logout": SignedIn(ends_session=True),
     "auth.account": SignedIn(),
@@ -1297,8 +1300,6 @@ ROUTES: dict[str, Spec] = {
     "auth.forgot": Public(),
     "auth.reset": Token(lambda world, actor, side: world.reset_tokens[side]),
     "auth.accept_invite": Token(_invitation),
-    "auth.signup_sent": Public(),
-    "auth.confirm": Token(lambda world, actor, side: world.targets[(side, "signup_token")]),
     # parks
     "parks.index": Public(),
     "parks.detail": PublicRecords(lambda world, side: world.parks[side]),
@@ -1306,7 +1307,6 @@ ROUTES: dict[str, Spec] = {
     "orgs.profile": OrgRecord(public=True),
     "orgs.edit": OrgRecord(payload=org_form, changes=True),
     "orgs.members": OrgRecord(),
-    "main.healthz": Public(),
     "orgs.invite": OrgRecord(
         payload=fixed({"email": "newcomer@example.com", "role": "member"}), changes=True
     ),

@@ -176,7 +176,6 @@ def contacts(org: Organization) -> list[User]:
     )
 
 
-def public_offerings(org: Organization) -> list[Offering]:
 def contacts_for(viewer: Any, org: Organization) -> list[User] | None:
     """The contact people ``viewer`` may see (``permissions.can_see_contacts``), or None
     when their addresses are not for this viewer."""
@@ -186,6 +185,7 @@ def contacts_for(viewer: Any, org: Organization) -> list[User] | None:
     return contacts(org) if permissions.can_see_contacts(viewer, org, docked) else None
 
 
+def public_offerings(org: Organization) -> list[Offering]:
     """The organization's published offerings that have not expired, newest first."""
     return list(
         db.session.scalars(
