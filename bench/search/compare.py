@@ -145,6 +145,7 @@ def measure(paths: dict[str, Path], warmup: int = 200) -> dict[str, Any]:
         e.search("平台")  # opening the index (maps files, loads the term dictionary)
     times: dict[str, dict[str, list[float]]] = {n: defaultdict(list) for n in names}
     totals: dict[str, dict[str, list[int]]] = {n: defaultdict(list) for n in names}
+    slowest: dict[str, list[tuple[float, str]]] = {n: [] for n in names}
     for measured in (False, True):  # a warm-up pass, then the measured one
         for i, q in enumerate(mix if measured else mix[:warmup]):
             for j in range(len(names)):
@@ -156,6 +157,8 @@ def measure(paths: dict[str, Path], warmup: int = 200) -> dict[str, Any]:
                     kind = "with_facets" if q["facets"] else "without_facets"
                     times[name][kind].append(ms)
                     totals[name][kind].append(ans.total)
+                    label = f"{q['q'] or '(empty)'}{' +facets' if q['facets'] else ''}"
+                    slowest[name].append((ms, label + "".join(f" {f}" for f in q["filters"])))
     for e in engines.values():
         e.close()
     out: dict[str, Any] = {"query_process_peak_mb": round(peak_mb())}
@@ -167,6 +170,7 @@ def measure(paths: dict[str, Path], warmup: int = 200) -> dict[str, Any]:
             }
             for kind, v in times[n].items()
         }
+        out[n]["slowest"] = [(round(ms), q) for ms, q in sorted(slowest[n], reverse=True)[:3]]
     return out
 
 
@@ -303,6 +307,8 @@ def print_speed(r: dict[str, Any]) -> None:
             f"{cells[0]} | {cells[1]} | {ratio}"
         )
     print(f"query process (all engines open) peak RSS {r['query_process_peak_mb']:,} MB")
+    for name, e in r["engines"].items():
+        print(f"slowest {name}: " + "; ".join(f"{ms} ms {q}" for ms, q in e["slowest"]))
 
 
 def print_relevance(rel: dict[str, Any]) -> None:
