@@ -131,11 +131,9 @@ def confirm(token: str) -> Response | str | tuple[str, int]:
     """The mailed link: the password chosen at sign-up creates the account and signs in."""
     try:
         row = signup.open_signup(token)
-    except DomainError as exc:
-        page = render_template(
-            "auth/confirm_invalid.html", message=exc.message, hours=signup.SIGNUP_MAX_AGE // 3600
-        )
-        return page, 400
+    except DomainError:
+        hours = signup.SIGNUP_MAX_AGE // 3600
+        return render_template("auth/confirm_invalid.html", hours=hours), 400
     form = forms.ConfirmSignupForm()
     if form.validate_on_submit():
         try:
