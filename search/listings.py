@@ -30,6 +30,28 @@ FILTERABLE = (
 )
 SORTABLE = ("published_at", "price_min")
 INDEXES = ("offerings", "needs")
+# Words a person uses for what an index holds rather than for what is sought: a
+# vendor searching the needs types 找有MES需求的企业, a buyer 视觉检测方案. Query
+# understanding gives them no weight on that index.
+INDEX_WORDS: dict[str, tuple[str, ...]] = {
+    "needs": (
+        "需求",
+        "企业",
+        "客户",
+        "公司",
+        "工厂",
+        "厂家",
+        "厂商",
+        "甲方",
+        "买家",
+        "用户",
+        "线索",
+        "销售线索",
+        "商机",
+        "项目需求",
+    ),
+    "offerings": ("方案", "解决方案", "服务商", "供应商", "提供商", "厂商", "产品", "服务", "卖家"),
+}
 
 
 def listing_settings(synonyms: tuple[tuple[str, ...], ...] = ()) -> IndexSettings:

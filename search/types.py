@@ -106,6 +106,14 @@ class QueryTerm:
     ``concept``, ``english`` or ``problem``. ``engine_text``: what an engine that
     takes text searches for it (a concept's name for an English word or a problem
     phrasing; empty = ``text``).
+
+    ``related`` are spellings of concepts the term points to only in part (a word of
+    a problem phrasing: 病毒 in 中病毒停产), each with its share: a document holding
+    one covers that share of the term and ranks by it. ``categories`` are taxonomy
+    codes of the concepts the term points to, each with its share: an engine whose
+    documents have a ``categories`` field counts a document filed there as covering
+    that share of the term, when it does not use the person's words (a problem
+    description rarely uses the vendor's).
     """
 
     text: str
@@ -114,6 +122,8 @@ class QueryTerm:
     adjacent: bool = False
     kind: str = "cjk"
     engine_text: str = ""
+    related: tuple[tuple[str, float], ...] = ()
+    categories: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

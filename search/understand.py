@@ -31,12 +31,15 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, Protocol
 
+import rjieba
+
 from search.concepts import Concept, ConceptMap
+from search.listings import INDEX_WORDS
 from search.text import Segmenter, is_cjk, normalize, runs
 from search.types import Query, QueryTerm
 
@@ -48,6 +51,23 @@ NARROWER_BOOST = 0.6
 PROBLEM_BOOST = 0.9
 MODIFIER_BOOST = 0.7
 LONE_CHAR_WEIGHT = 0.5
+# A listing filed under the category of a concept the term names covers this share
+# of it without using its words: below half, so a category alone never carries a
+# one-word query, and a query whose informative words match nothing stays empty.
+CATEGORY_SHARE = 0.4
+# A word of a problem phrasing (病毒 of 中病毒停产) points to that phrasing's
+# concepts in part: naming one covers this share, being filed under one less.
+RELATED_SHARE = 0.5
+RELATED_CATEGORY_SHARE = 0.3
+MAX_RELATED = 6  # a word in the phrasings of more concepts than this says too little
+# How common a word is in Chinese at large (jieba's dictionary counts, of about 60
+# million words): a word as common as 知道 or 结果 says little about what is sought,
+# one as rare as 排课 or 按揭 says much. Between the two ends the weight scales with
+# the word's general idf; only words of the dictionary are judged so.
+GENERAL_TOTAL = 60_101_967
+GENERAL_IDF_LOW = 7.0  # ~55,000 occurrences (要求, 知道): the lowest weight
+GENERAL_IDF_HIGH = 12.0  # ~370 occurrences (编程, 车间): full weight
+GENERAL_MIN_WEIGHT = 0.15
 # Parts of speech (jieba's tags) of words outside the concept map: pronouns,
 # adverbs, numerals, measure words, time and place words, particles say nothing
 # about what is sought; a plain verb or adjective (知道, 提前, 坏) says little.
@@ -356,9 +376,11 @@ class Understander:
         concepts: ConceptMap,
         places: Iterable[PlaceName] = (),
         fillers: Iterable[str] = FILLERS,
+        index_words: Mapping[str, Iterable[str]] = INDEX_WORDS,
     ) -> None:
         self.concepts = concepts
         self.fillers = frozenset(normalize(f) for f in fillers)
+        self.index_words = {k: frozenset(normalize(w) for w in v) for k, v in index_words.items()}
         self._table: dict[tuple[Unit, ...], _Entry] = {}
         self._terms: set[str] = set()  # normalised concept terms (preferred corrections)
         by_key: dict[tuple[Unit, ...], list[tuple[str, str]]] = {}
@@ -390,6 +412,24 @@ class Understander:
         # rjieba's own words, to keep a term of the map from starting or ending
         # inside a longer word (机联网 inside 注塑机联网 is 注塑机 + 联网).
         self.base = _base_segmenter()
+        self._problem_words = self._words_of_problems()
+
+    def _words_of_problems(self) -> dict[str, dict[str, float]]:
+        """Each word of two or more characters in the map's problem phrasings → the
+        concepts whose phrasings hold it, with the largest share of a phrasing it
+        makes up. Words found in the phrasings of more than :data:`MAX_RELATED`
+        concepts (设备, 数据) are left out: they point nowhere in particular."""
+        out: dict[str, dict[str, float]] = {}
+        for concept in self.concepts.concepts.values():
+            for phrase in concept.problems:
+                text = "".join(normalize(phrase).split())
+                words = [w for w in self.base.cut(text) if w not in self.fillers]
+                size = sum(len(w) for w in words) or 1
+                for w in words:
+                    if len(w) >= 2 and all(is_cjk(c) for c in w):
+                        shares = out.setdefault(w, {})
+                        shares[concept.id] = max(shares.get(concept.id, 0.0), len(w) / size)
+        return {w: shares for w, shares in out.items() if len(shares) <= MAX_RELATED}
 
     # -- the main entry ----------------------------------------------------------------
     def understand(
@@ -399,10 +439,13 @@ class Understander:
         *,
         places: bool = True,
         correct: bool = True,
+        index: str | None = None,
     ) -> Understanding:
         """What ``query`` means. ``vocabulary`` (the index's) allows corrections;
-        ``places=False`` keeps place names as words; ``correct=False`` searches
-        what was typed. Never raises on any input."""
+        ``places=False`` keeps place
+        names as words; ``correct=False`` searches what was typed; ``index`` names
+        the index searched, whose words for itself (需求 and 企业 on the needs) carry
+        no weight. Never raises on any input."""
         original = " ".join(query[: MAX_QUERY_CHARS * 4].split())[:MAX_QUERY_CHARS]
         norm = normalize(original)
         budget = None
@@ -415,6 +458,8 @@ class Understander:
         corrections: list[Correction] = []
         if correct and vocabulary is not None:
             corrections = self._correct(pieces, vocabulary)
+        pieces = self._without_index_words(pieces, index)
+        self._weigh_by_general_use(pieces)
         terms = self._terms_of(pieces)
         query_text = " ".join(_engine_text(t) for t in terms)
         return Understanding(
@@ -551,7 +596,26 @@ class Understander:
             prev.text += text
             prev.end = end
             return
-        out.append(_Piece("cjk", text, start, end, core=text))
+        # Characters no word of the language holds together (来修, 买新) are as
+        # likely a sentence's glue as a name: they count as a lone character does.
+        weight = 1.0 if len(text) == 1 or rjieba.has_word(text) else LONE_CHAR_WEIGHT
+        out.append(_Piece("cjk", text, start, end, core=text, weight=weight))
+
+    def _without_index_words(self, pieces: list[_Piece], index: str | None) -> list[_Piece]:
+        """Pieces without the words that describe the index searched (a vendor
+        looking through needs types 需求, 企业, 客户), unless nothing else is left."""
+        words = self.index_words.get(index or "", frozenset())
+        kept = [p for p in pieces if not (p.kind == "cjk" and p.text in words)]
+        return kept or pieces
+
+    @staticmethod
+    def _weigh_by_general_use(pieces: list[_Piece]) -> None:
+        """Scale the weight of dictionary words outside the map by how rare they are
+        in Chinese at large (:func:`general_weight`): 老板 and 结果 in a sentence
+        about a problem count little, 排课 or 按揭 count fully."""
+        for p in pieces:
+            if p.kind == "cjk" and len(p.text) >= 2:
+                p.weight *= general_weight(p.text)
 
     # -- corrections -------------------------------------------------------------------
     def _correct(self, pieces: list[_Piece], vocabulary: Vocabulary) -> list[Correction]:
@@ -565,7 +629,7 @@ class Understander:
             if freqs.get(p.text, 0) > 0:
                 continue
             if p.kind == "cjk":
-                fixed = self._fix_cjk(p.text, vocabulary)
+                fixed = self._fix_cjk(p.text, vocabulary, joined=_trailing_stray(p))
             else:
                 fixed = self._fix_pinyin(p.text, vocabulary)
             if fixed and fixed != p.text:
@@ -576,17 +640,23 @@ class Understander:
                     p.kind, p.entry = "entry", entry
         return out
 
-    def _fix_cjk(self, word: str, vocabulary: Vocabulary) -> str | None:
+    def _fix_cjk(self, word: str, vocabulary: Vocabulary, joined: bool = False) -> str | None:
         """``word`` with one character replaced by a sound- or shape-alike, if the
         result occurs in the index and reads as a word (a term of the map, or
-        whole words to rjieba): the closest sound first, then the commonest."""
+        whole words to rjieba): the closest sound first, then the commonest.
+        ``joined``: a word with a stray character after it (冲压见, 分期付), whose
+        correction must be one word of the language or the map (冲压件), not a
+        word and a character (分支付)."""
         candidates: list[tuple[str, int]] = []
         for i, ch in enumerate(word):
             if not is_cjk(ch):
                 continue
             for alt, closeness in confusable(ch):
                 candidates.append((word[:i] + alt + word[i + 1 :], closeness))
-        words = [(c, k) for c, k in candidates if self._is_word(c)]
+        if joined:
+            words = [(c, k) for c, k in candidates if c in self._terms or rjieba.has_word(c)]
+        else:
+            words = [(c, k) for c, k in candidates if self._is_word(c)]
         return self._best(words, vocabulary)
 
     def _is_word(self, text: str) -> bool:
@@ -670,7 +740,36 @@ class Understander:
         if p.core and p.core != p.text:
             alts.append((p.core, MODIFIER_BOOST))
         weight = LONE_CHAR_WEIGHT if len(p.text) == 1 else p.weight
-        return QueryTerm(p.text, tuple(alts), weight, adjacent, "cjk")
+        related, categories = self._related(p.core or p.text)
+        return QueryTerm(p.text, tuple(alts), weight, adjacent, "cjk", "", related, categories)
+
+    def _related(
+        self, word: str
+    ) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]:
+        """Spellings and categories of the concepts whose problem phrasings hold
+        ``word`` (a word of a sentence that is part of a known phrasing), partly."""
+        shares = self._problem_words.get(word)
+        if not shares:
+            return (), ()
+        spellings: dict[str, float] = {}
+        for cid in shares:
+            concept = self.concepts.concepts.get(cid)
+            if concept is not None:
+                for t in _spellings(concept):
+                    spellings.setdefault(t, RELATED_SHARE)
+        return tuple(spellings.items()), self._categories(shares, RELATED_CATEGORY_SHARE)
+
+    def _categories(self, ids: Iterable[str], share: float) -> tuple[tuple[str, float], ...]:
+        """The leaf taxonomy codes of concepts ``ids`` (a top-level code spans a
+        whole area and says nothing), each with ``share``."""
+        codes: dict[str, float] = {}
+        for cid in ids:
+            concept = self.concepts.concepts.get(cid)
+            if concept is not None:
+                for code in concept.categories:
+                    if "." in code:
+                        codes.setdefault(code, share)
+        return tuple(codes.items())
 
     def _concept_term(self, p: _Piece, adjacent: bool) -> QueryTerm:
         assert p.entry is not None
@@ -696,7 +795,15 @@ class Understander:
         if entry.kind == "problem":
             alts.setdefault(_spelling(typed), 1.0)
         engine = typed if entry.kind == "concept" else " ".join(names)
-        return QueryTerm(typed, tuple(alts.items()), 1.0, adjacent, entry.kind, engine)
+        categories = self._categories(entry.ids, CATEGORY_SHARE)
+        return QueryTerm(
+            typed, tuple(alts.items()), 1.0, adjacent, entry.kind, engine, (), categories
+        )
+
+
+def _trailing_stray(p: _Piece) -> bool:
+    """A word with a stray character typed after it (冲压见 = 冲压 + 见)."""
+    return bool(p.core) and p.core != p.text and p.text.startswith(p.core)
 
 
 def _spelling(term: str) -> str:
@@ -738,6 +845,18 @@ def _replace_folded(text: str, typed: str, shown: str) -> str:
     if m is None or len(norm) != len(text):
         return text if m is None else norm[: m.start()] + shown + norm[m.end() :]
     return text[: m.start()] + shown + text[m.end() :]
+
+
+@lru_cache(maxsize=65536)
+def general_weight(word: str) -> float:
+    """How much a word says by its rarity in Chinese at large: 1.0 for a word of
+    the dictionary rarer than ~370 in 60 million (or not in it), down to
+    :data:`GENERAL_MIN_WEIGHT` for the commonest (see :data:`GENERAL_IDF_LOW`)."""
+    if not rjieba.has_word(word):
+        return 1.0
+    idf = math.log(GENERAL_TOTAL / (rjieba.suggest_freq(word) + 1))
+    share = (idf - GENERAL_IDF_LOW) / (GENERAL_IDF_HIGH - GENERAL_IDF_LOW)
+    return min(1.0, max(GENERAL_MIN_WEIGHT, share))
 
 
 @lru_cache(maxsize=1)

@@ -112,7 +112,7 @@ def understand(index: str, q: str, *, correct: bool = True) -> Understanding:
     Raises:
         IndexUnavailable: the search engine cannot be reached (corrections need it).
     """
-    return understander().understand(q, _Vocabulary(index), correct=correct)
+    return understander().understand(q, _Vocabulary(index), correct=correct, index=index)
 
 
 def engine_filters(understood: Understanding) -> list[Filter]:

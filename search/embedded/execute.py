@@ -32,6 +32,9 @@ Mask = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float32]
 _SCORE_SCALE = 100_000  # scores closer than 1e-5 are ties (then ordered by id)
 COVERAGE = 0.5  # share of the query's informativeness a match must hold
+MEASURED_TERMS = 4  # the cut-off is measured over this many of the most informative terms
+CATEGORY_FIELD = "categories"  # the keyword field holding documents' taxonomy codes
+CATEGORY_IMPACT = 0.8  # a category match ranks as a word found once in a middle field
 
 
 @dataclass
@@ -176,7 +179,9 @@ def _idf(views: Sequence[View], plan: Plan) -> list[float]:
     out = []
     for term in plan.terms:
         term_df = 0
-        for alt in term.alternatives:
+        # Spellings that cover the term only in part (a concept a word of a problem
+        # phrasing points to) are evidence for it, not the term: they leave its idf.
+        for alt in (a for a in term.alternatives if a.cover >= 1.0):
             group_df = [
                 sum(df[k] for k in g.keys) + sum(df[r] for r in g.ranges) for g in alt.groups
             ]
@@ -206,6 +211,13 @@ def _informativeness(plan: Plan, idf: list[float]) -> list[float]:
     return [0.0 if t.bonus else t.weight * i for t, i in zip(plan.terms, idf, strict=True)]
 
 
+def _measured(worth: list[float]) -> float:
+    """The informativeness the cut-off is measured against: that of the
+    :data:`MEASURED_TERMS` most informative terms. A sentence of eight words is
+    not about eight things; a listing answering its main words is found."""
+    return sum(sorted(worth, reverse=True)[:MEASURED_TERMS])
+
+
 def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats) -> None:
     """Keep in ``mask`` the documents covering :data:`COVERAGE` of the query's
     informativeness and put their scores in ``total``.
@@ -215,13 +227,14 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
     """
     n = seg.n
     worth = _informativeness(plan, idf)
-    need = COVERAGE * sum(worth) - 1e-6
+    need = COVERAGE * _measured(worth) - 1e-6
     order = sorted(range(len(plan.terms)), key=lambda i: -worth[i])
     covered = np.zeros(n, dtype=np.float32)
     left = sum(worth)
+    categories = _CategoryMasks(seg)
     for ti in order:
         term, term_idf = plan.terms[ti], idf[ti]
-        t_mask = np.zeros(n, dtype=np.bool_)
+        t_cover = np.zeros(n, dtype=np.float32)
         t_score = np.zeros(n, dtype=np.float32)
         for alt in term.alternatives:
             a_mask: Mask | None = None
@@ -236,11 +249,19 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
             a_score *= a_mask
             a_score *= np.float32(_alt_weight(alt) * term_idf * term.weight)
             np.maximum(t_score, a_score, out=t_score)
-            t_mask |= a_mask
+            np.maximum(t_cover, np.float32(alt.cover) * a_mask, out=t_cover)
+        for code, share in term.categories:
+            # Filed under the category of a concept the term names: part of the term,
+            # ranked as a modest match would be.
+            in_cat = np.float32(share) * categories.mask(code)
+            np.maximum(t_cover, in_cat, out=t_cover)
+            np.maximum(
+                t_score, in_cat * np.float32(CATEGORY_IMPACT * term_idf * term.weight), out=t_score
+            )
         total += t_score
         if term.bonus:
             continue
-        covered += np.float32(worth[ti]) * t_mask
+        covered += np.float32(worth[ti]) * t_cover
         left -= worth[ti]
         mask &= covered + np.float32(left) >= need  # can still reach the cut-off
         if not mask.any():
@@ -249,6 +270,22 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
     if whole > 0:
         # Rank by BM25F over the terms held, scaled by the share of the query they cover.
         total *= np.minimum(covered / np.float32(whole), 1.0)
+
+
+class _CategoryMasks:
+    """Which documents of a segment are filed under a taxonomy code (or one below
+    it), computed once per code and query."""
+
+    def __init__(self, seg: Segment) -> None:
+        self.seg = seg
+        self._masks: dict[str, Mask] = {}
+
+    def mask(self, code: str) -> Mask:
+        got = self._masks.get(code)
+        if got is None:
+            got = _match_values(self.seg, CATEGORY_FIELD, (code,))
+            self._masks[code] = got
+        return got
 
 
 def _group(seg: Segment, group: Group) -> tuple[Mask, Floats]:

@@ -15,7 +15,7 @@ understood here with the index's synonyms only (no places, no corrections).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from search.concepts import ConceptMap
@@ -62,6 +62,7 @@ class Alternative:
     groups: tuple[Group, ...]
     boost: float
     marks: tuple[Mark, ...]
+    cover: float = 1.0  # share of the term a document matching this alternative covers
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class Term:
     alternatives: tuple[Alternative, ...]
     weight: float = 1.0
     bonus: bool = False  # ranks documents that have it; never counts towards the cut-off
+    # Taxonomy codes with the share of the term a document filed there covers.
+    categories: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,13 +127,18 @@ class Planner:
             alts: list[Alternative] = []
             for j, (text, boost) in enumerate(qt.alternatives):
                 alts += self._alternatives(normalize(text), boost, lexicon, is_last and j == 0)
+            for text, share in qt.related:
+                alts += [
+                    replace(a, cover=share)
+                    for a in self._alternatives(normalize(text), share, lexicon, False)
+                ]
             alts = _merged([a for a in alts if a.groups])
-            if alts:
+            if alts or qt.categories:
                 typed = normalize(qt.text)
                 if qt.adjacent and previous and is_cjk(previous[-1]) and typed and is_cjk(typed[0]):
                     pair = Group((bigram_key(previous[-1], typed[0]),))
                     terms.append(Term((Alternative((pair,), 1.0, ()),), ADJACENT_WEIGHT, True))
-                terms.append(Term(tuple(alts), qt.weight))
+                terms.append(Term(tuple(alts), qt.weight, categories=qt.categories))
                 previous = typed
         return Plan(tuple(terms))
 
@@ -171,18 +179,18 @@ def _merged(alts: list[Alternative]) -> list[Alternative]:
     """One alternative for all one-group alternatives of equal boost (a concept's
     two-character and Latin spellings): a group scores its best key, so this is the
     same score for one pass over the postings instead of one per spelling."""
-    single: dict[float, tuple[list[int], list[Mark]]] = {}
+    single: dict[tuple[float, float], tuple[list[int], list[Mark]]] = {}
     out: list[Alternative] = []
     for alt in alts:
         if len(alt.groups) == 1 and not alt.groups[0].ranges:
-            keys, marks = single.setdefault(alt.boost, ([], []))
+            keys, marks = single.setdefault((alt.boost, alt.cover), ([], []))
             keys.extend(alt.groups[0].keys)
             marks.extend(alt.marks)
         else:
             out.append(alt)
-    for boost, (keys, marks) in single.items():
+    for (boost, cover), (keys, marks) in single.items():
         group = Group(tuple(dict.fromkeys(keys)))
-        out.append(Alternative((group,), boost, tuple(dict.fromkeys(marks))))
+        out.append(Alternative((group,), boost, tuple(dict.fromkeys(marks)), cover))
     return out
 
 

@@ -71,7 +71,7 @@ class _Vocabulary:
 def search(
     demo: SearchBackend, understander: Understander, q: str, index: str = "offerings"
 ) -> tuple[Understanding, list[str]]:
-    got = understander.understand(q, _Vocabulary(demo, index))
+    got = understander.understand(q, _Vocabulary(demo, index), index=index)
     hits = demo.search(index, got.query, filters=engine_filters(got), per_page=10).hits
     return got, [DEMO[h.id]["title"] for h in hits]
 

@@ -45,7 +45,7 @@ def demo_backend(tmp_path_factory: pytest.TempPathFactory) -> SearchBackend:
 
 def ranked(backend: SearchBackend, index: str, q: str) -> list[str]:
     """The top ten refs for ``q`` as the search page ranks them."""
-    got = understander_for_demo().understand(q, _Vocabulary(backend, index))
+    got = understander_for_demo().understand(q, _Vocabulary(backend, index), index=index)
     hits = backend.search(index, got.query, filters=engine_filters(got), per_page=10).hits
     return [h.id for h in hits]
 
