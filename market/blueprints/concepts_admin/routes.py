@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from market import downloads
 from market.blueprints.concepts_admin import forms
 from market.extensions import db, login_manager
 from market.services import concept_browse, concept_entries, indexing, permissions, zero_results
@@ -149,10 +150,8 @@ def zero_list() -> str:
 @bp.get("/concepts/zero-results.csv")
 def zero_csv() -> Response:
     _form, page = _zero_rows(None)
-    name = f"zero-result-searches-{page.period.start}-{page.period.end}.csv"
-    response = Response(zero_results.csv_bytes(page.rows), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    name = f"{_('无结果的搜索')}-{page.period.start}-{page.period.end}.csv"
+    return downloads.send(zero_results.csv_bytes(page.rows), name, "text/csv")
 
 
 @bp.post("/concepts/zero-results/handled")
