@@ -313,3 +313,22 @@ def test_signups_whose_link_expired_are_purged(app: Flask, client: FlaskClient) 
         db.session.commit()
     assert db.session.scalars(select(SignupRequest.email)).all() == ["early@example.com"]
     assert client.get(path).status_code == 400
+
+
+def test_sign_in_answers_the_same_for_an_unknown_address_and_an_account_without_password(
+    app: Flask,
+) -> None:
+    """An imported account that has no password yet got its own message, and no password
+    check was spent on it: both told that the address has an account."""
+    imported = make_user(password=None).email
+    db.session.commit()
+    pages = []
+    for email in (imported, "nobody@example.com"):
+        response = app.test_client().post(
+            "/auth/login", data={"email": email, "password": "a-guess-123"}
+        )
+        assert response.status_code == 200
+        pages.append(re.sub(r'name="csrf_token" value="[^"]*"', "", text_of(response)))
+    assert pages[0].replace(imported, "X") == pages[1].replace("nobody@example.com", "X")
+    # Whoever was imported still learns how to set a first password.
+    assert "尚未设置密码" in pages[0] and "忘记密码" in pages[0]

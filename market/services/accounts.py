@@ -165,19 +165,17 @@ def _dummy_hash() -> str:
 def authenticate(email: str, password: str) -> User:
     """The user whose email and password match.
 
-    Raises LoginRefused with one generic message for an unknown email or a wrong
-    password (so the form does not reveal which accounts exist), a hint to use the
-    reset flow for an imported account without a password, and a refusal for a
-    disabled account (only once its password was right).
+    Raises LoginRefused with one message for an unknown email, an imported account
+    without a password yet and a wrong password, so the form does not reveal which
+    accounts exist (the message says how an imported account sets its first password),
+    and a refusal for a disabled account (only once its password was right).
     """
-    generic = _("邮箱或密码不正确。")
+    generic = _("邮箱或密码不正确。批量导入、尚未设置密码的账号，请先通过“忘记密码”设置密码。")
     user = find_by_email(email)
-    if user is None:
+    if user is None or not user.password_hash:
         # Spend the same time as a real check so timing does not reveal the email.
         check_password_hash(_dummy_hash(), password)
-        raise LoginRefused(generic, "unknown_email")
-    if not user.password_hash:
-        raise LoginRefused(_("该账号尚未设置密码，请通过“忘记密码”设置密码后登录。"), "no_password")
+        raise LoginRefused(generic, "unknown_email" if user is None else "no_password")
     if not user.check_password(password):
         raise LoginRefused(generic, "wrong_password")
     if user.disabled:
