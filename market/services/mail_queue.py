@@ -273,17 +273,16 @@ def _failed(job_id: int, exc: Exception, report: DrainReport) -> None:
         if job is None:
             db.session.rollback()
             return
-        given_up = job.attempts >= MAX_ATTEMPTS
+        kind, attempts = job.kind, job.attempts
+        given_up = attempts >= MAX_ATTEMPTS
         job.claimed_at = None
         job.last_error = error
-        job.due_at = None if given_up else utcnow() + FIRST_RETRY * 2 ** (job.attempts - 1)
+        job.due_at = None if given_up else utcnow() + FIRST_RETRY * 2 ** (attempts - 1)
         db.session.commit()
     if given_up:
-        log.error(
-            "mail job %s (%s) given up after %d attempts: %s", job_id, job.kind, job.attempts, error
-        )
+        log.error("mail job %s (%s) given up after %d attempts: %s", job_id, kind, attempts, error)
     else:
-        log.warning("mail job %s (%s) failed, will retry: %s", job_id, job.kind, error)
+        log.warning("mail job %s (%s) failed, will retry: %s", job_id, kind, error)
 
 
 def purge(now: datetime) -> int:
