@@ -13,10 +13,10 @@ from sqlalchemy import select
 from market import create_app
 from market.extensions import db
 from market.models import ConceptEntry
-from market.services import concept_entries, indexing
+from market.services import concept_entries, indexing, search_query
 from market.services.concept_entries import EntryInvalid
 from tests.concept_fixtures import write_small_map
-from tests.conftest import make_user
+from tests.conftest import make_offering, make_user
 
 
 @pytest.fixture
@@ -159,3 +159,25 @@ def test_an_entry_whose_concept_left_the_files_is_kept_but_not_applied(app: Flas
     db.session.commit()
     assert "gone" not in indexing.concept_map().concepts
     assert db.session.scalar(select(ConceptEntry.term)) == "旧词"
+
+
+def test_a_second_worker_finds_with_an_addition_and_gives_the_engine_its_synonyms(
+    app: Flask, app_config: dict[str, Any]
+) -> None:
+    """The search itself, in a second app instance on the same database and index."""
+    make_offering(title="仓储管理系统WMS条码拣货", summary="", description="", tags=[])
+    db.session.commit()
+    request = search_query.SearchRequest("offerings", "货老是送错")
+    other = create_app({**app_config, "CONCEPTS_CHECK_SECONDS": 0})
+    with other.app_context():
+        assert search_query.run(request, facets=False).total == 0
+        db.session.remove()
+    add("货老是送错")
+    add("智能仓库", kind="synonym")
+    with other.app_context():
+        found = search_query.run(request, facets=False)
+        assert [item.item.title for item in found.items] == ["仓储管理系统WMS条码拣货"]
+        settings = indexing.backend(other)._index("offerings").settings()  # type: ignore[attr-defined]
+        assert any("智能仓库" in group for group in settings.synonyms)
+        db.session.remove()
+        db.engine.dispose()

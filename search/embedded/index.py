@@ -158,7 +158,10 @@ class EmbeddedIndex:
                 # synonyms never cost a rebuild (new segments use the new words).
                 if old == settings:
                     return
-                self._commit(state, settings, [(n, s, a) for n, s, a in state.base], [])
+                # The log is kept (folded only up to where the manifest already was):
+                # the documents written since the last snapshot live only there.
+                base = [(n, s, a) for n, s, a in state.base]
+                self._commit(state, settings, base, [], seq=state.manifest.seq)
                 return
             docs = list(self._live_documents(state))
             self._commit(state, settings, [], self._build_all(docs, settings, state.manifest))

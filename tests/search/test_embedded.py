@@ -49,6 +49,18 @@ def test_the_index_survives_reopening(tmp_path: Path) -> None:
     assert [h.id for h in open_backend(tmp_path).search(IDX, "数字孪生").hits] == ["kept"]
 
 
+def test_new_synonyms_keep_the_documents_written_since_the_last_snapshot(
+    tmp_path: Path,
+) -> None:
+    """An admin's new synonym reconfigures the index: what only the log held stays."""
+    backend = open_backend(tmp_path)
+    backend.configure(IDX, listing_settings(SYNONYMS))
+    backend.add(IDX, make_doc(id="recent", title="仓储管理系统条码拣货"))
+    backend.configure(IDX, listing_settings((*SYNONYMS, ("仓储管理", "智能仓库"))))
+    assert [h.id for h in backend.search(IDX, "条码").hits] == ["recent"]
+    assert [h.id for h in open_backend(tmp_path).search(IDX, "条码").hits] == ["recent"]
+
+
 def test_bulk_loads_and_compaction_keep_the_latest_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
