@@ -6,6 +6,8 @@ throw-away app and check that the gate's own check reports it.
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +16,11 @@ from flask import Flask, Response
 
 from market import create_app, security
 from market.extensions import db
-from market.services import parks
+from market.services import parks, records
 from tests.conftest import make_park
+from tests.route_matrix import OK, ROUTES, actor_named, open_site
 from tests.test_api_fuzz import fuzz_operation
+from tests.test_no_server_errors import fuzz_form
 from tests.test_security_headers import _header_problems
 
 
@@ -64,3 +68,23 @@ def test_fuzz_gate_reports_a_server_error(app: Flask, monkeypatch: pytest.Monkey
         fuzz_operation(operation)
     failures = getattr(found.value, "exceptions", [found.value])
     assert any(type(f).__name__ == "ServerError" for f in failures)
+
+
+def test_form_fuzzer_reports_a_field_that_overflows_its_column(
+    tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The planted defect: the one schema's limit on price_max lifted past every integer
+    # column, so the form, the service and the import all let 2**63 through to the database.
+    lifted = tuple(
+        dataclasses.replace(spec, check=records.Integer(0, 2**80))
+        if spec.key == "price_max"
+        else spec
+        for spec in records.SCHEMAS["offerings"]
+    )
+    monkeypatch.setitem(records.SCHEMAS, "offerings", lifted)
+    with open_site(tmp_path, database_url) as site:
+        actor = actor_named("member@solution_provider")
+        case = next(c for c in ROUTES["offerings.new"].cases(site.world, actor) if c.expected == OK)
+        with pytest.raises(AssertionError) as found:
+            fuzz_form(site, "offerings.new", actor, case, examples=5)
+    assert "POST offerings.new as member@solution_provider: 500" in str(found.value)

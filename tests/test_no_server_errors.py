@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator
+from datetime import date
 from functools import cache
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -27,9 +28,11 @@ from tests.route_matrix import (
     ROUTES,
     WRITE_METHODS,
     Actor,
+    Case,
     Site,
     actor_named,
     build_url,
+    first_allowed,
     open_site,
     routed_endpoints,
     upload_form,
@@ -375,3 +378,198 @@ def test_the_login_form_never_fails_on_generated_input(
     data = {**extra, "email": email, "password": password}
     url = f"/auth/login?{urlencode({'next': next_url})}"
     assert _send(site, ANON, "POST", url, data) < 500
+
+
+# --- Form fuzzing: generated values per field type on every form of the route matrix ---------
+#
+# Each example keeps the form's valid payload and replaces one or two fields with a value
+# of that field's type drawn from the edges that break databases: integers up to 2**70 and
+# below zero (past the 32- and 64-bit columns), dates from year 1 to 9999, NUL, direction
+# marks, control characters, 10,000-character text. With the other fields valid, a value
+# the form lets through reaches the database, where an overflow shows as a 500.
+
+INTEGER_FIELDS = frozenset(
+    {
+        "price_min",
+        "price_max",
+        "amount_min",
+        "amount_max",
+        "term_months_max",
+        "term_months",
+        "capacity",
+        "budget_min",
+        "budget_max",
+        "amount",
+        "amount_sought",
+    }
+)
+NUMBER_FIELDS = frozenset({"rate_min", "rate_max"})
+DATE_FIELDS = frozenset({"starts_on", "deadline"})
+DATETIME_FIELDS = frozenset({"when"})
+# Fields a form has that its valid payload leaves empty.
+EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
+    "offerings.new": (
+        "price_min",
+        "price_max",
+        "amount_min",
+        "amount_max",
+        "rate_min",
+        "rate_max",
+        "term_months_max",
+        "starts_on",
+        "capacity",
+        "certificate",
+        "price_unit",
+    ),
+    "needs.new": ("amount", "term_months"),
+    "docking.new": ("amount_sought",),
+}
+# Forms whose fields depend on who fills them in: the offering form of each kind.
+FUZZ_ACTORS: dict[str, tuple[str, ...]] = {
+    "offerings.new": (
+        "member@solution_provider",
+        "member@financial_institution",
+        "member@training_body",
+    ),
+}
+EDGE_INTEGERS = (0, -1, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 2**64, 2**70, -(2**31) - 1, -(2**70))
+SPECIAL_CHARACTERS = (
+    "\x00",
+    "\u200f",
+    "\u202e",
+    "\u200b",
+    "\ufeff",
+    "\r",
+    "\n",
+    "\x1b",
+    "\x7f",
+    "😀",
+)
+SPECIAL_TEXT = (*SPECIAL_CHARACTERS, "\r\n", "\x1b[2J", " ", "")
+integers = st.sampled_from(EDGE_INTEGERS) | st.integers(-(2**70), 2**70)
+dates = st.dates(date(1, 1, 1), date(9999, 12, 31))
+texts = (
+    st.text(st.characters(codec="utf-8") | st.sampled_from(SPECIAL_CHARACTERS), max_size=40)
+    | st.builds(
+        lambda piece, length: (piece * length)[:length],
+        st.sampled_from(("x", "长", "😀", "\u200f园区")),
+        st.sampled_from((33, 201, 501, 10_000)),
+    )
+    | st.sampled_from(SPECIAL_TEXT)
+)
+STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
+    "integer": integers.map(str),
+    "number": integers.map(str)
+    | st.floats().map(repr)
+    | st.sampled_from(("1e400", "nan", "-inf", "0.0001", "99.9999", "1e-7")),
+    "date": dates.map(lambda d: f"{d.year:04d}-{d.month:02d}-{d.day:02d}"),
+    "datetime": st.tuples(dates, st.integers(0, 23), st.integers(0, 59)).map(
+        lambda t: f"{t[0].year:04d}-{t[0].month:02d}-{t[0].day:02d}T{t[1]:02d}:{t[2]:02d}"
+    ),
+    "text": texts,
+    "list": st.lists(texts, max_size=3),
+}
+# Bounded so the module stays about a minute on two cores (~500 requests in all).
+FORM_EXAMPLES = 8
+
+
+def field_type(name: str, valid: Any) -> str:
+    """The kind of value a field takes: by its name, else by what its valid value looks like."""
+    for names, kind in (
+        (INTEGER_FIELDS, "integer"),
+        (NUMBER_FIELDS, "number"),
+        (DATE_FIELDS, "date"),
+        (DATETIME_FIELDS, "datetime"),
+    ):
+        if name in names:
+            return kind
+    if isinstance(valid, list):
+        return "list"
+    try:
+        float(str(valid))
+    except ValueError:
+        return "text"
+    return "number"
+
+
+def fuzzed_forms(site: Site) -> list[tuple[str, Actor, Case]]:
+    """(endpoint, actor, case) for every form the route matrix fills in, as someone allowed."""
+    out = []
+    for endpoint, spec in sorted(ROUTES.items()):
+        if spec.payload is None or endpoint == "offerings.upload":  # the upload takes a file
+            continue
+        names = FUZZ_ACTORS.get(endpoint)
+        if names is None:
+            actor, case = first_allowed(site.world, endpoint)
+            out.append((endpoint, actor, case))
+            continue
+        for name in names:
+            actor = actor_named(name)
+            case = next(c for c in spec.cases(site.world, actor) if c.expected == OK)
+            out.append((endpoint, actor, case))
+    return out
+
+
+# The values that overflowed a column or a date calculation, tried on every typed field
+# before the generated ones: 32-bit (PostgreSQL), 64-bit (SQLite), year 1 and 9999.
+EDGE_VALUES: dict[str, tuple[str, ...]] = {
+    "integer": (str(2**31), str(2**63), str(-(2**63) - 1)),
+    "number": (str(2**63), "1e400", "nan"),
+    "date": ("0001-01-01", "9999-12-31"),
+    "datetime": ("0001-01-01T00:00", "9999-12-31T23:59"),
+}
+
+
+def fuzz_form(site: Site, endpoint: str, actor: Actor, case: Case, examples: int) -> None:
+    """Post generated bodies to one form; fails (naming the body) on a 5xx.
+
+    First EDGE_VALUES on every typed field, one field at a time; then Hypothesis draws
+    ``examples`` bodies with one or two fields replaced (typed fields drawn half the
+    time, as they are the ones a database can overflow on).
+    """
+    methods = dict(routed_endpoints(site.app))[endpoint]
+    method = next(m for m in methods if m in WRITE_METHODS)
+
+    def send(replace: Callable[[dict[str, Any], list[str]], dict[str, Any]]) -> None:
+        values = site.in_app(case.fresh) if case.fresh is not None else case.values
+        valid = _payload(site, actor, endpoint, values)
+        fields = sorted({*valid, *EXTRA_FIELDS.get(endpoint, ())})
+        body = {**valid, **replace(valid, fields)}
+        site.changed()
+        status = _send(site, actor, method, build_url(site.app, endpoint, values), body)
+        changed = {k: v if len(str(v)) < 80 else f"{str(v)[:80]}…" for k, v in body.items()}
+        assert status < 500, f"{method} {endpoint} as {actor.name}: {status} for {changed}"
+
+    probe = _payload(site, actor, endpoint, case.values)
+    for name in sorted({*probe, *EXTRA_FIELDS.get(endpoint, ())}):
+        for value in EDGE_VALUES.get(field_type(name, probe.get(name)), ()):
+            send(lambda valid, fields, name=name, value=value: {name: value})  # type: ignore[misc]
+
+    @settings(
+        derandomize=True,
+        database=None,
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(data=st.data())
+    def post(data: st.DataObject) -> None:
+        def replace(valid: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+            kinds = {name: field_type(name, valid.get(name)) for name in fields}
+            typed = [name for name in fields if kinds[name] not in ("text", "list")]
+            pick = (
+                st.sampled_from(typed) | st.sampled_from(fields)
+                if typed
+                else st.sampled_from(fields)
+            )
+            chosen = data.draw(st.lists(pick, min_size=1, max_size=2, unique=True))
+            return {name: data.draw(STRATEGIES[kinds[name]], label=name) for name in chosen}
+
+        send(replace)
+
+    post()
+
+
+def test_no_form_fails_on_generated_values_of_its_field_types(site: Site) -> None:
+    for endpoint, actor, case in fuzzed_forms(site):
+        fuzz_form(site, endpoint, actor, case, FORM_EXAMPLES)
