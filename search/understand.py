@@ -59,7 +59,7 @@ CATEGORY_SHARE = 0.4
 # concepts in part: naming one covers this share, being filed under one less.
 RELATED_SHARE = 0.5
 RELATED_CATEGORY_SHARE = 0.3
-MAX_RELATED = 6  # a word in the phrasings of more concepts than this says too little
+MAX_RELATED = 12  # a word in the phrasings of more concepts than this says too little
 # How common a word is in Chinese at large (jieba's dictionary counts, of about 60
 # million words): a word as common as 知道 or 结果 says little about what is sought,
 # one as rare as 排课 or 按揭 says much. Between the two ends the weight scales with
@@ -555,7 +555,7 @@ class Understander:
         kept = [
             (w, s, tag)
             for w, s, tag in words
-            if w not in self.fillers and not (tag in NO_WEIGHT_TAGS and w not in self._terms)
+            if w not in self.fillers and not (tag in NO_WEIGHT_TAGS and self._plain(w))
         ]
         out: list[_Piece] = []
         strays: list[tuple[str, int]] = []
@@ -580,6 +580,12 @@ class Understander:
             out.append(_Piece("cjk", w, s, s + len(w), core=w, weight=weight))
         self._settle(out, strays)
         return out
+
+    def _plain(self, word: str) -> bool:
+        """Whether ``word``'s part of speech may lower its weight: jieba tags some
+        nouns of the field oddly (批次 as an adverb, 零件 as a measure word), so a
+        word of the map or one rare in Chinese at large keeps its weight."""
+        return word not in self._terms and (len(word) == 1 or general_weight(word) < 1.0)
 
     @staticmethod
     def _settle(out: list[_Piece], strays: list[tuple[str, int]]) -> None:
