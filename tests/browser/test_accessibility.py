@@ -403,6 +403,11 @@ def test_staff_and_admin_pages_have_no_serious_violations(
     audit.page(admin, "/admin/orgs")
     audit.page(admin, "/admin/orgs?q=示例")
     audit.page(admin, "/admin/users")
+    audit.page(admin, "/admin/concepts?q=仓储&term=货老是送错")
+    audit.page(admin, "/admin/concepts/wms?term=货老是送错")
+    admin.goto("/search/?q=货老是送错")  # a search that finds nothing, for the list's table
+    audit.page(admin, "/admin/concepts/zero-results")
+    expect(admin.locator("tr[data-query]")).to_have_count(1)
     audit.page(admin, "/admin/no-such-page", status=404)
     audit.check()
 
