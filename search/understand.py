@@ -349,11 +349,13 @@ def find_budget(norm: str) -> tuple[Budget, int, int] | None:
     not a budget (5G, 2.0): it needs 预算, a money unit with a bound or 万."""
     for m in _BUDGET.finditer(norm):
         unit, pre, post = m.group("unit"), m.group("pre"), m.group("post")
-        if not unit and not pre:
+        # A bare amount of four digits or more with a bound (3000以内) is in yuan.
+        bare = not unit and not pre and post and float(m.group("lo")) >= 1000
+        if not unit and not pre and not bare:
             continue
         if unit in (None, "元", "千", "千元", "k") and not (pre or post):
             continue
-        scale = _UNITS.get(unit or "", 1e4)  # 预算50 means 50 万 in this field
+        scale = 1.0 if bare else _UNITS.get(unit or "", 1e4)  # 预算50 means 50 万 here
         lo = float(m.group("lo")) * scale
         hi = float(m.group("hi")) * scale if m.group("hi") else None
         text = m.group().strip()

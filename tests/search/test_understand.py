@@ -121,6 +121,7 @@ def test_place_names_become_filters_and_leave_the_words(
         ("100万左右", Budget("100万左右", lte=1_200_000, gte=800_000)),
         ("50万以上", Budget("50万以上", gte=500_000)),
         ("5-20万", Budget("5-20万", lte=200_000, gte=50_000)),
+        ("每台3000以内", Budget("3000以内", lte=3_000)),
     ],
 )
 def test_budgets_are_read(text: str, budget: Budget) -> None:
@@ -128,7 +129,9 @@ def test_budgets_are_read(text: str, budget: Budget) -> None:
     assert found is not None and found[0] == budget
 
 
-@pytest.mark.parametrize("text", ["5G专网", "等保2.0", "10台设备", "OPC UA 1.04"])
+@pytest.mark.parametrize(
+    "text", ["5G专网", "等保2.0", "10台设备", "OPC UA 1.04", "50以内的并发", "iso 14064"]
+)
 def test_numbers_that_are_not_money_are_no_budget(text: str) -> None:
     assert find_budget(text.lower()) is None
 
@@ -192,3 +195,69 @@ def test_nothing_is_corrected_into_a_word_the_index_does_not_hold(
 def test_any_input_is_understood_without_error() -> None:
     for query in ["", "   ", "的的的", "!!!", "a" * 5000, "预算", "万", "\x00\u200b", "🙂 MES"]:
         U.understand(query)
+
+
+# -- how much each word counts ---------------------------------------------------------
+def test_words_for_the_index_itself_carry_no_weight_there() -> None:
+    assert [t.text for t in U.understand("找有MES需求的企业", index="needs").query.terms] == ["mes"]
+    # Only on the index they describe; and a query of nothing else keeps them.
+    assert "需求" in [t.text for t in U.understand("MES需求", index="offerings").query.terms]
+    assert [t.text for t in U.understand("企业需求", index="needs").query.terms] == ["需求"]
+
+
+def test_words_common_in_chinese_at_large_weigh_less_than_rare_ones() -> None:
+    terms = {t.text: t.weight for t in U.understand("老板 结果 少儿 按揭").query.terms}
+    assert terms["少儿"] == terms["按揭"] == 1.0
+    assert terms["结果"] < terms["老板"] < 1.0
+
+
+GROUPED = ConceptMap(
+    {
+        c.id: c
+        for c in (
+            Concept("av", "防病毒", ("杀毒软件",), (), (), ("security.protection",), ("中病毒",)),
+            Concept("ics", "工控安全", (), (), (), ("security", "security.ics"), ("中病毒停产",)),
+            Concept(
+                "wms", "仓储管理", ("WMS",), (), (), ("application.supply_chain",), ("发错货",)
+            ),
+        )
+    }
+)
+
+
+def test_a_word_of_a_problem_phrasing_points_to_its_concepts_in_part() -> None:
+    (term,) = Understander(GROUPED).understand("电脑 病毒").query.terms[1:]
+    assert term.text == "病毒" and term.alternatives == (("病毒", 1.0),)
+    assert {"防病毒", "杀毒软件", "工控安全"} <= {t for t, _ in term.related}
+    assert all(share < 1.0 for _, share in term.related)
+    # Leaf categories only: a top-level code spans a whole area.
+    assert dict(term.categories).keys() == {"security.protection", "security.ics"}
+
+
+def test_a_concept_term_carries_its_leaf_categories() -> None:
+    (term,) = Understander(GROUPED).understand("发错货").query.terms
+    assert [code for code, _ in term.categories] == ["application.supply_chain"]
+    assert all(share < 0.5 for _, share in term.categories)
+
+
+def test_listings_filed_under_a_concepts_category_count_in_part(tmp_path: Path) -> None:
+    backend = create_backend("embedded", {"path": str(tmp_path)})
+    backend.configure("offerings", listing_settings(GROUPED.synonym_groups()))
+    cat = ["application", "application.supply_chain"]
+    backend.add_bulk(
+        "offerings",
+        [
+            make_doc(id="WMS", title="WMS 扫码拣货", categories=cat),
+            make_doc(id="PICK", title="仓库 亮灯拣货", categories=cat),
+            make_doc(id="OTHER", title="仓库 屋顶光伏", categories=["application.energy"]),
+        ],
+    )
+    u = Understander(GROUPED)
+
+    def found(q: str) -> list[str]:
+        return [h.id for h in backend.search("offerings", u.understand(q).query).hits]
+
+    # 仓库 alone is too little of 「仓库发错货」; 仓库 and the category of 发错货 is enough.
+    assert found("仓库发错货") == ["WMS", "PICK"]
+    # A category alone never carries a query: nothing here says 发错货 or WMS.
+    assert found("发错货") == ["WMS"]
