@@ -289,3 +289,15 @@ def test_old_days_are_pruned_by_the_scheduled_job(app: Flask) -> None:
     outcome, detail = job.run("2026-12-08")
     assert outcome == "ok" and "pruned 1" in detail
     assert db.session.scalars(select(ZeroResultQuery.query)).all() == ["最近"]
+
+
+def test_a_zero_result_term_comes_with_the_concepts_it_likely_belongs_to(
+    client: FlaskClient, admin: Auth
+) -> None:
+    html = text(client.get("/admin/concepts", query_string={"term": "货老是送错"}))
+    assert "为「货老是送错」选择一个概念" in html
+    # 发错货 shares 货 and 错: both concepts holding it are offered, with the term.
+    offered = re.findall(r'href="/admin/concepts/(\w+)\?term=[^"]+">([^<]+)</a></li>', html)
+    assert offered == [("wms", "仓储管理"), ("barcode", "条码")]
+    html = text(client.get("/admin/concepts", query_string={"term": "婚纱摄影"}))
+    assert "没有找到字面相近的概念" in html

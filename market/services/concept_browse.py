@@ -6,6 +6,8 @@ and is shown beside the file's terms, so the page can tell which is which.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -104,27 +106,33 @@ def names(files: ConceptMap, ids: Iterable[str]) -> list[tuple[str, str]]:
     return [(i, files.concepts[i].name) for i in ids if i in files.concepts]
 
 
-def _bigrams(text: str) -> set[str]:
-    key = term_key(text)
-    return {key[i : i + 2] for i in range(len(key) - 1)} or ({key} if key else set())
-
-
 def related(cmap: ConceptMap, term: str, limit: int = 6) -> list[Concept]:
-    """Concepts whose terms share the most character pairs with ``term`` (a query that
-    found nothing), to offer as the concept to add it to."""
-    wanted = _bigrams(term)
-    if not wanted:
-        return []
-    scored: list[tuple[float, str, Concept]] = []
-    for concept in cmap.concepts.values():
-        best = 0.0
-        for word in (*concept.terms, *concept.english, *concept.problems):
-            pairs = _bigrams(word)
-            if pairs:
-                best = max(best, len(wanted & pairs) / len(pairs))
-        if best > 0:
-            scored.append((-best, concept.name, concept))
-    return [concept for _score, _name, concept in sorted(scored)[:limit]]
+    """Concepts with a name, synonym, English term or problem phrase that shares the most
+    of its rarer characters with ``term`` (a query that found nothing), to offer as the
+    concept to add it to: 「货老是送错」 shares 货 and 错 with 发错货 (仓储管理), while the
+    老 and 是 that many phrases hold count for little.
+    """
+    wanted = set(term_key(term))
+    words = [
+        (concept, set(term_key(word)))
+        for concept in cmap.concepts.values()
+        for word in (*concept.terms, *concept.english, *concept.problems)
+    ]
+    spread = Counter(ch for _concept, chars in words for ch in chars)
+
+    def weight(ch: str) -> float:
+        return math.log(1 + len(words) / spread[ch])
+
+    best: dict[str, tuple[float, Concept]] = {}
+    for concept, chars in words:
+        shared = wanted & chars
+        if len(shared) < 2:
+            continue  # one character in common is chance
+        score = sum(map(weight, shared)) / sum(map(weight, chars))
+        if score > best.get(concept.id, (0.0, concept))[0]:
+            best[concept.id] = (score, concept)
+    ranked = sorted(best.values(), key=lambda sc: (-sc[0], sc[1].name))
+    return [concept for _score, concept in ranked[:limit]]
 
 
 def category_names(concept: Concept) -> list[str]:
