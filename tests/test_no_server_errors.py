@@ -4,7 +4,9 @@ Walks ``app.url_map`` as a visitor, a member and an admin: unknown and absurd re
 the path, junk in every query parameter the site reads (very long, unicode, NUL, wrong
 types, repeated), and forms that are empty, oversized, of the wrong types, carry extra
 fields or unexpected files. Hypothesis adds generated query strings for the public
-lists and generated login forms.
+lists, generated login forms, and generated values of each field's type on every form
+of the route matrix (integers to 2**70, dates from year 1 to 9999, NUL, direction marks,
+10,000-character text).
 """
 
 from __future__ import annotations
