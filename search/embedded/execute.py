@@ -231,10 +231,10 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
     order = sorted(range(len(plan.terms)), key=lambda i: -worth[i])
     covered = np.zeros(n, dtype=np.float32)
     left = sum(worth)
-    categories = _CategoryMasks(seg)
     for ti in order:
         term, term_idf = plan.terms[ti], idf[ti]
-        t_cover = np.zeros(n, dtype=np.float32)
+        t_mask = np.zeros(n, dtype=np.bool_)  # documents covering the whole term
+        t_part: Floats | None = None  # the share covered by the others, when any
         t_score = np.zeros(n, dtype=np.float32)
         for alt in term.alternatives:
             a_mask: Mask | None = None
@@ -249,19 +249,27 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
             a_score *= a_mask
             a_score *= np.float32(_alt_weight(alt) * term_idf * term.weight)
             np.maximum(t_score, a_score, out=t_score)
-            np.maximum(t_cover, np.float32(alt.cover) * a_mask, out=t_cover)
+            if alt.cover >= 1.0:
+                t_mask |= a_mask
+            else:
+                t_part = np.zeros(n, dtype=np.float32) if t_part is None else t_part
+                np.maximum(t_part, np.float32(alt.cover) * a_mask, out=t_part)
         for code, share in term.categories:
             # Filed under the category of a concept the term names: part of the term,
             # ranked as a modest match would be.
-            in_cat = np.float32(share) * categories.mask(code)
-            np.maximum(t_cover, in_cat, out=t_cover)
-            np.maximum(
-                t_score, in_cat * np.float32(CATEGORY_IMPACT * term_idf * term.weight), out=t_score
-            )
+            docs = _category_docs(seg, code)
+            if docs.size:
+                t_part = np.zeros(n, dtype=np.float32) if t_part is None else t_part
+                t_part[docs] = np.maximum(t_part[docs], np.float32(share))
+                impact = np.float32(share * CATEGORY_IMPACT * term_idf * term.weight)
+                t_score[docs] = np.maximum(t_score[docs], impact)
         total += t_score
         if term.bonus:
             continue
-        covered += np.float32(worth[ti]) * t_cover
+        if t_part is None:
+            covered += np.float32(worth[ti]) * t_mask
+        else:
+            covered += np.float32(worth[ti]) * np.maximum(t_part, t_mask)
         left -= worth[ti]
         mask &= covered + np.float32(left) >= need  # can still reach the cut-off
         if not mask.any():
@@ -272,20 +280,24 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
         total *= np.minimum(covered / np.float32(whole), 1.0)
 
 
-class _CategoryMasks:
-    """Which documents of a segment are filed under a taxonomy code (or one below
-    it), computed once per code and query."""
+_CATEGORY_DOCS: dict[tuple[int, str], tuple[Any, npt.NDArray[np.intp]]] = {}
 
-    def __init__(self, seg: Segment) -> None:
-        self.seg = seg
-        self._masks: dict[str, Mask] = {}
 
-    def mask(self, code: str) -> Mask:
-        got = self._masks.get(code)
-        if got is None:
-            got = _match_values(self.seg, CATEGORY_FIELD, (code,))
-            self._masks[code] = got
-        return got
+def _category_docs(seg: Segment, code: str) -> npt.NDArray[np.intp]:
+    """Documents of ``seg`` filed under taxonomy ``code``, cached per segment column
+    (segments never change, and a handful of codes recur across queries)."""
+    kw = seg.keywords.get(CATEGORY_FIELD)
+    if kw is None or not kw.values.size:
+        return np.zeros(0, dtype=np.intp)
+    key = (id(kw.table), code)
+    cached = _CATEGORY_DOCS.get(key)
+    if cached is None or cached[0] is not kw.table:
+        docs = np.flatnonzero(_match_values(seg, CATEGORY_FIELD, (code,)))
+        if len(_CATEGORY_DOCS) > 4096:
+            _CATEGORY_DOCS.clear()
+        cached = (kw.table, docs)  # the column is held, so its id is not reused
+        _CATEGORY_DOCS[key] = cached
+    return cached[1]
 
 
 def _group(seg: Segment, group: Group) -> tuple[Mask, Floats]:
