@@ -64,8 +64,9 @@ IDLE_SECONDS = 60.0
 # first: the server's thread needs the GIL to write the answer, and a drainer busy
 # rendering a mail would hold it for up to the 5 ms switch interval at a time, making
 # the answer for an address with an account measurably slower (issue #18: 9 ms under
-# gunicorn without this pause, see bench/security.py).
-START_DELAY = 0.05
+# gunicorn without this pause, see bench/security.py). On a loaded machine writing the
+# answer can itself wait tens of milliseconds for a core, hence a tenth of a second.
+START_DELAY = 0.1
 BATCH = 50
 ERROR_MAX = 1000
 
