@@ -135,18 +135,15 @@ def _forget(request_id: int) -> None:
     db.session.execute(delete(SignupRequest).where(SignupRequest.id == request_id))
 
 
-def open_signup(token: str) -> SignupRequest:
-    """The sign-up a confirmation link names; raises DomainError when the link is forged,
-    older than ``SIGNUP_MAX_AGE`` or used already."""
-    invalid = DomainError(_("确认链接无效或已过期，请重新注册。"))
+def open_signup(token: str) -> SignupRequest | None:
+    """The sign-up a confirmation link names; None when the link is forged, older than
+    ``SIGNUP_MAX_AGE`` or used already."""
     try:
         data = _serializer().loads(token, max_age=SIGNUP_MAX_AGE)
     except (BadSignature, SignatureExpired):
-        raise invalid from None
+        return None
     row = db.session.get(SignupRequest, data.get("r")) if isinstance(data, dict) else None
-    if row is None or row.email != data.get("e"):
-        raise invalid
-    return row
+    return row if row is not None and row.email == data.get("e") else None
 
 
 def activate(row: SignupRequest, password: str) -> User:

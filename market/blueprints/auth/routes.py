@@ -129,9 +129,8 @@ def signup_sent() -> str:
 )
 def confirm(token: str) -> Response | str | tuple[str, int]:
     """The mailed link: the password chosen at sign-up creates the account and signs in."""
-    try:
-        row = signup.open_signup(token)
-    except DomainError:
+    row = signup.open_signup(token)
+    if row is None:
         hours = signup.SIGNUP_MAX_AGE // 3600
         return render_template("auth/confirm_invalid.html", hours=hours), 400
     form = forms.ConfirmSignupForm()
