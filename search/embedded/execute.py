@@ -6,10 +6,14 @@ broken by document id everywhere, so equal scores come back in a stable order.
 
 Relaxed matching: a term's *informativeness* is its idf (one per concept,
 whichever spelling matched) times its weight. A document matches when the terms
-it holds add up to at least :data:`COVERAGE` of the query's informativeness, so
-a listing missing one word of a sentence is still found, while one sharing only
-管理系统 or 平台 with a query about something the pool does not hold is not.
-Matches rank by BM25F over the terms they hold, scaled by the share they cover.
+it holds add up to at least :data:`COVERAGE` of the informativeness of the
+query's :data:`MEASURED_TERMS` most informative terms, so a listing missing one
+word of a sentence is still found, while one sharing only 管理系统 or 平台 with a
+query about something the pool does not hold is not. A document holds a term
+wholly (a spelling of it) or in part: a concept a word of a problem phrasing
+points to (``Alternative.cover``), or filing under a taxonomy code of the term's
+concepts (``Term.categories``, always below half a term). Matches rank by BM25F
+over the terms they hold, scaled by the share they cover.
 """
 
 from __future__ import annotations
