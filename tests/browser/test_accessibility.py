@@ -303,6 +303,8 @@ def test_sign_in_and_account_recovery_pages_have_no_serious_violations(
     with page.expect_navigation():
         page.get_by_role("button", name="注册").click()
     audit.current(page, "/auth/signup (empty form, field errors)")
+    audit.page(page, "/auth/signup/sent")
+    audit.page(page, "/auth/confirm/not-a-token", status=400)
     audit.page(page, "/auth/forgot")
     audit.page(page, f"/auth/reset/{world.reset_token}")
     audit.page(page, "/auth/reset/not-a-token", status=400)
