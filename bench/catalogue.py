@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from market import create_app  # noqa: E402
-from market.extensions import db  # noqa: E402
+from market.core.extensions import db  # noqa: E402
 from market.models import Need, Offering, Organization, Park, utcnow  # noqa: E402
 
 TARGET_S = 20.0
@@ -124,9 +124,9 @@ def main() -> int:
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
 
-    from market.services import catalogue as service
-    from market.services import catalogue_compile as compile_
-    from market.services import catalogue_exports
+    from market.catalogue import compile as compile_
+    from market.catalogue import exports as catalogue_exports
+    from market.catalogue import service
 
     with tempfile.TemporaryDirectory(prefix="bench-catalogue-") as tmp:
         config: dict[str, Any] = {"INSTANCE": tmp, "SECRET_KEY": "bench", "TESTING": True}

@@ -48,8 +48,8 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from market import create_app
-from market.db import write_intent
-from market.extensions import db
+from market.core.db import write_intent
+from market.core.extensions import db
 from market.models import Need, Organization, Park, User, UserSession, utcnow
 
 BIN = Path(sys.executable).parent

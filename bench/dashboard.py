@@ -37,12 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from market import create_app  # noqa: E402
-from market.extensions import db  # noqa: E402
+from market.core.extensions import db  # noqa: E402
 from market.models import Need, Offering, Organization, Park, User, offering_parks  # noqa: E402
 from market.models.catalogue import CatalogueEdition  # noqa: E402
 from market.models.docking import Docking, DockingEvent  # noqa: E402
 from market.models.recommendation import Recommendation  # noqa: E402
-from market.services import park_cache  # noqa: E402
+from market.parkops import cache as park_cache  # noqa: E402
 
 TARGET_MS = 300.0
 PROVINCES = ("江苏省", "浙江省", "广东省", "上海市", "北京市", "四川省", "湖北省", "山东省")
@@ -401,7 +401,7 @@ def main() -> int:
                 f"built {args.listings:,} listings, {args.events:,} docking events in "
                 f"{time.perf_counter() - began:.1f} s on {db.engine.dialect.name}"
             )
-            from market.services.industry_chains import chains
+            from market.parkops.chains import chains
 
             division = world["industries"][0]
             segment = chains()[division][0].code

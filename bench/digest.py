@@ -29,9 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from market import create_app
+from market.digest import render as digest_render
+from market.digest.collect import SECTIONS, DigestContent, Item, Section
 from market.models import utcnow
-from market.services import digest_render
-from market.services.digest_collect import SECTIONS, DigestContent, Item, Section
 
 TITLES = ("冲压件表面缺陷视觉检测", "设备联网与数据采集", "供应链金融贷款", "PLC 编程实训班")
 ORGS = ("智检视觉科技有限公司", "苏州精密冲压有限公司", "工业互联网服务中心")

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from market import config as config_module
+from market.core import config as config_module
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -21,30 +21,45 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     config_module.load(app, config)
 
-    from market import db as db_setup
-    from market import errors, i18n, input_guard, logs, security
-    from market.blueprints import register_blueprints
-    from market.cli import register_commands
-    from market.extensions import bootstrap, csrf, db, limiter, migrate
-    from market.models import install_ref_listener
-    from market.services import accounts, mail_queue, search_sync, signup
-
-    logs.init_app(app)
-    db_setup.init_app(app)
-    input_guard.init_app(app)
-    db.init_app(app)
-    install_ref_listener()
-    search_sync.init_app(app)
-    mail_queue.init_app(
-        app, {"password_reset": accounts.password_reset_mail, "signup": signup.signup_mail}
+    from market import (
+        accounts,
+        admin,
+        api,
+        catalogue,
+        core,
+        dataset,
+        digest,
+        docking,
+        home,
+        jobs,
+        listing_search,
+        listings,
+        parkops,
+        parks,
+        recommendations,
     )
-    migrate.init_app(app, db, directory=str(config_module.MIGRATIONS_DIR), render_as_batch=True)
-    csrf.init_app(app)
-    bootstrap.init_app(app)
-    limiter.init_app(app)
-    i18n.init_app(app)
-    security.init_app(app)
-    errors.init_app(app)
-    register_blueprints(app)
+    from market.cli import register_commands
+
+    core.init_app(app)
+    # Blueprints, commands and jobs register in this order: the home page first and
+    # the order the blueprints had before, then the API and the scheduler, which reads
+    # the jobs the features handed it.
+    for feature in (
+        home,
+        accounts,
+        parks,
+        listings,
+        listing_search,
+        admin,
+        recommendations,
+        parkops,
+        digest,
+        docking,
+        catalogue,
+        dataset,
+        api,
+        jobs,
+    ):
+        feature.init_app(app)
     register_commands(app)
     return app

@@ -5,20 +5,14 @@ Every command exits 0 on success and non-zero with a one-line error on stderr.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
-from market.db import write_intent
-
-
-def fail(message: str) -> None:
-    """Exit 1 with ``message`` on one line of stderr."""
-    click.echo(f"error: {' '.join(message.split())}", err=True)
-    sys.exit(1)
+from market.core.cli_output import fail
+from market.core.db import write_intent
 
 
 @click.command("init")
@@ -47,11 +41,11 @@ def serve_command(host: str, port: int, threads: int) -> None:
         # Debug mode is for a developer's machine: it shows tracebacks and can run the
         # interactive debugger. A served site must never have it.
         fail("refusing to serve in debug mode: drop --debug and unset FLASK_DEBUG")
-    from market.services import scheduler as scheduling
-
     # The single-machine default runs the jobs here; multi-worker deployments set
     # MARKET_SCHEDULER=off and run `market scheduler` (the lease makes extra ones idle).
-    background = scheduling.Scheduler(app) if scheduling.enabled(app) else None
+    # jobs.init_app leaves the factory (None when the scheduler is off).
+    start_background = app.extensions.get("market.background")
+    background = start_background() if start_background is not None else None
     if background is not None:
         background.start()
     click.echo(f"serving on http://{host}:{port}")
@@ -63,22 +57,9 @@ def serve_command(host: str, port: int, threads: int) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from market.catalogue_commands import catalogue_commands
-    from market.commands import dataset_commands
-    from market.digest_commands import digest_commands
-    from market.match_commands import match_commands
-    from market.report_commands import report_command
-    from market.search_commands import search_commands
-
+    """The commands that belong to no feature; each feature adds its own in init_app."""
     app.cli.add_command(init_command)
     app.cli.add_command(serve_command)
-    app.cli.add_command(report_command)
-    for command in (*dataset_commands, *search_commands, *match_commands):
-        app.cli.add_command(command)
-    for command in digest_commands:
-        app.cli.add_command(command)
-    for command in catalogue_commands:
-        app.cli.add_command(command)
 
 
 def _create_app(*_args: Any) -> Flask:

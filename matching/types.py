@@ -1,6 +1,6 @@
 """Plain data the matcher reads and the results it returns.
 
-``market`` adapts its models to these records (see ``market/services/match_records.py``);
+``market`` adapts its models to these records (see ``market/recommendations/records.py``);
 nothing here knows about Flask, SQLAlchemy or the database.
 """
 

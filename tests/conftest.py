@@ -20,11 +20,11 @@ from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
 from market import create_app
-from market.config import instance_path_from
-from market.db import _write_intent
-from market.extensions import db
+from market.core import mail_queue
+from market.core.config import instance_path_from
+from market.core.db import _write_intent
+from market.core.extensions import db
 from market.models import Need, Offering, Organization, Park, User, utcnow
-from market.services import mail_queue
 
 PG_URL_ENV = "MARKET_TEST_DATABASE_URL"
 PASSWORD = "correct-horse-9"
@@ -116,7 +116,7 @@ def app_config(tmp_path: Any, database_url: str | None) -> dict[str, Any]:
 def no_write_intent_left_over() -> None:
     """Each test starts as a fresh process would: not marked as writing.
 
-    market.db marks a request's thread context as writing (SQLite: BEGIN IMMEDIATE)
+    market.core.db marks a request's thread context as writing (SQLite: BEGIN IMMEDIATE)
     before each POST and never clears the mark; a test client runs requests in the
     test's own thread, so after a test whose last request was a POST the mark stayed on
     for every later test in that worker, whose reads then took SQLite's write lock

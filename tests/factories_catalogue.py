@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from market.extensions import db
+from market.catalogue import compile as compile_
+from market.catalogue import service
+from market.core.extensions import db
 from market.models import CatalogueEdition, Need, Offering, Organization, Park, User, utcnow
-from market.services import catalogue as service
-from market.services import catalogue_compile as compile_
 from tests.conftest import make_need, make_offering, make_org, make_park, make_user
 
 

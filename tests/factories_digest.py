@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Docking, Need, Offering, Organization, Recommendation, User, utcnow
 from tests.conftest import make_need, make_offering, make_org, make_park, make_user
 
@@ -21,7 +21,7 @@ def freeze_matching(monkeypatch: pytest.MonkeyPatch) -> None:
     reads whatever recommendations exist, so its tests pin them.
     """
     try:
-        import market.services.matching as matching
+        import market.recommendations.service as matching
     except ImportError:
         return
     monkeypatch.setattr(matching, "process_match_outbox", lambda **_kwargs: None)

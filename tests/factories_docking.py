@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Need, Offering, Organization, User, utcnow
 from market.models.docking import CLOSED_STATUSES, Docking, DockingEvent
 from tests.conftest import make_need, make_offering, make_org, make_user

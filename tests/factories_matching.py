@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import MatchFeedback, Need, Offering, Organization, Park, User
 from tests.conftest import make_need, make_offering, make_org, make_park, make_user
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Need, Offering, Park, utcnow
 from market.models.catalogue import CatalogueEdition
 from market.models.docking import Docking, DockingEvent

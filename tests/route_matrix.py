@@ -32,11 +32,13 @@ from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
 from market import create_app
-from market.extensions import db
+from market.accounts import service as accounts
+from market.accounts import signup
+from market.core import credit_code
+from market.core.extensions import db
+from market.dataset.bulk_upload import TEMPLATE_COLUMNS
 from market.models import Need, Offering, Organization, Park, SignupRequest, User, utcnow
 from market.models.organization import ORG_KINDS, PARK_BOUND_KINDS
-from market.services import accounts, credit_code, signup
-from market.services.bulk_upload import TEMPLATE_COLUMNS
 from tests.conftest import (
     PASSWORD,
     IsolatedClient,
@@ -746,7 +748,7 @@ def _parkops_world(world: World) -> None:
 
 def _new_park_invitation(world: World, offering_side: str, park_side: str) -> str:
     from market.models import ParkInvitation
-    from market.services import park_invitations
+    from market.parkops import invitations as park_invitations
 
     offering = db.session.scalar(
         select(Offering).where(
@@ -1027,8 +1029,8 @@ MATCH_WEIGHTS["response"] = "5"
 
 def _new_catalogue_edition(side: str, status: str) -> str:
     """An edition of the side's park: a draft, a scheduled draft or a published edition."""
-    from market.services import catalogue as catalogue_service
-    from market.services import catalogue_compile
+    from market.catalogue import compile as catalogue_compile
+    from market.catalogue import service as catalogue_service
 
     edition = catalogue_service.new_edition(catalogue_compile.park_scope(_park(side)), None)
     if status == "scheduled":
@@ -1115,7 +1117,7 @@ CATALOGUE_NEW = fixed({"scope": "park", "park": "P-A"})
 def _digest_world(world: World) -> None:
     """Per side: an unsubscribe link of the enterprise member, a renew link of the provider's
     published offering, a user to preview, and a failed digest row to resolve."""
-    from market.services.digest_links import unsubscribe_token
+    from market.core.links import unsubscribe_token
 
     for side in SIDES:
         member = db.session.scalar(
@@ -1129,7 +1131,7 @@ def _digest_world(world: World) -> None:
 
 
 def _renew_link(world: World, side: str) -> str:
-    from market.services.digest_links import renew_token
+    from market.core.links import renew_token
 
     ref = world.offerings[(side, "solution_provider", "published")]
     offering = db.session.scalar(select(Offering).where(Offering.ref == ref))
@@ -1176,7 +1178,7 @@ class MailedLink(Spec):
     @staticmethod
     def _fresh(world: World, side: str) -> Fresh:
         def make() -> dict[str, str]:
-            from market.services.digest_links import renew_token
+            from market.core.links import renew_token
 
             fresh = fresh_offering(world, side, "solution_provider", "published")["ref"]
             offering = db.session.scalar(select(Offering).where(Offering.ref == fresh))
@@ -1223,7 +1225,7 @@ class DigestAdmin(Spec):
 
 def _concept_id() -> str:
     """A concept of the map in use (its files; the first id, so every run picks the same)."""
-    from market.services.indexing import file_concepts
+    from market.listing_search.indexing import file_concepts
 
     return sorted(file_concepts().concepts)[0]
 

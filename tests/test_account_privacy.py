@@ -23,11 +23,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
 from market import create_app
-from market.db import write_intent
-from market.extensions import db
+from market.accounts import signup
+from market.core import mail_queue
+from market.core.db import write_intent
+from market.core.extensions import db
+from market.jobs.scheduler import Scheduler
 from market.models import MailJob, Organization, SignupRequest, User, utcnow
-from market.services import mail_queue, signup
-from market.services.scheduler import Scheduler
 from tests.conftest import PASSWORD, IsolatedClient, mail_text, make_user, read_outbox
 from tests.route_matrix import CSRF_MESSAGE, csrf_token
 from tests.smtp_server import SMTPServer, free_port

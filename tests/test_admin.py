@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from market.extensions import db
-from market.services import credit_code
+from market.core import credit_code
+from market.core.extensions import db
 from tests.conftest import PASSWORD, Auth, mail_text, make_org, make_user, read_outbox
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from market.extensions import db
+from market.core.extensions import db
 from tests.conftest import make_need, make_offering, make_org, make_park
 
 

@@ -14,7 +14,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from market.extensions import db
+from market.core.extensions import db
 from tests.conftest import make_need, make_offering, make_org, make_park
 
 MAX_EXAMPLES = 60

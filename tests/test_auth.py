@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from market import create_app
-from market.extensions import db
+from market.core import credit_code
+from market.core.extensions import db
 from market.models import Organization, User, UserSession
-from market.services import credit_code
 from tests.conftest import (
     PASSWORD,
     Auth,

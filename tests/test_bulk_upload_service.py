@@ -13,16 +13,16 @@ from flask import Flask
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from market.extensions import db
-from market.models import Offering, User
-from market.services import bulk_upload
-from market.services.bulk_upload import (
+from market.core.errors import PermissionDenied
+from market.core.extensions import db
+from market.dataset import bulk_upload
+from market.dataset.bulk_upload import (
     TEMPLATE_COLUMNS,
     UploadError,
     import_offerings,
     template_file,
 )
-from market.services.errors import PermissionDenied
+from market.models import Offering, User
 from tests.conftest import make_org, make_park, make_user
 
 HEADERS = [header for _key, header in TEMPLATE_COLUMNS]

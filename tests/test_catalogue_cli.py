@@ -7,9 +7,9 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from market.extensions import db
+from market.catalogue import service
+from market.core.extensions import db
 from market.models import CatalogueEdition
-from market.services import catalogue as service
 from tests.factories_catalogue import make_edition, make_park_setup
 
 

@@ -17,10 +17,10 @@ from fontTools.ttLib import TTCollection, TTFont
 from openpyxl import load_workbook
 
 from market import create_app
-from market.extensions import db
+from market.catalogue import exports as catalogue_exports
+from market.core.extensions import db
+from market.core.pdf import font_files
 from market.models import CatalogueEdition, Need, Offering
-from market.services import catalogue_exports
-from market.services.pdf_document import font_files
 from tests.conftest import make_offering
 from tests.factories_catalogue import make_park_setup, publish_edition
 

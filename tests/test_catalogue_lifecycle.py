@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from market.db import write_intent
-from market.extensions import db
+from market.catalogue import compile as compile_
+from market.catalogue import diff as catalogue_diff
+from market.catalogue import service
+from market.core.db import write_intent
+from market.core.errors import DomainError, InvalidTransition
+from market.core.extensions import db
 from market.models import CatalogueEdition, CatalogueEntry, utcnow
-from market.services import catalogue as service
-from market.services import catalogue_compile as compile_
-from market.services import catalogue_diff
-from market.services.errors import DomainError, InvalidTransition
 from tests.factories_catalogue import make_edition, make_park_setup, publish_edition
 
 
@@ -43,7 +43,7 @@ def test_editions_are_numbered_per_park_and_year(app: Flask) -> None:
     assert (first.year, first.number) == (year, 1)
     assert second.number == 2
     assert elsewhere.number == 1
-    from market.services.catalogue_present import label
+    from market.catalogue.present import label
 
     assert label(second) == f"{year} 年第 2 期"
 

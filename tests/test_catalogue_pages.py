@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
-from market.extensions import db
+from market.catalogue import service
+from market.core.extensions import db
 from market.models import CatalogueEdition, utcnow
-from market.services import catalogue as service
 from tests.conftest import Auth, make_org, make_park, make_user
 from tests.factories_catalogue import ParkSetup, make_edition, make_park_setup, publish_edition
 from tests.factories_parkops import make_docking
@@ -204,7 +204,7 @@ def test_new_edition_errors_are_shown_on_the_form(
 def test_a_long_edition_shows_its_contents_and_one_section_at_a_time(
     client: FlaskClient, setup: ParkSetup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from market.blueprints.catalogue import routes
+    from market.catalogue import views as routes
 
     edition = publish_edition(setup.park)
     monkeypatch.setattr(routes, "WHOLE_PAGE_MAX", 2)

@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import delete, func, select
 
-from market.extensions import db
+from market.core.extensions import db
+from market.dataset.service import DatasetError, export_dataset, import_dataset
+from market.listing_search import concept_entries, indexing
 from market.models import ConceptEntry, Park
-from market.services import concept_entries, indexing
-from market.services.dataset import DatasetError, export_dataset, import_dataset
 from tests.concept_fixtures import write_small_map
 from tests.conftest import make_user
 from tests.test_dataset_import_export import minimal_dataset, write_dataset

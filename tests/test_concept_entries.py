@@ -11,10 +11,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from market import create_app
-from market.extensions import db
+from market.core.extensions import db
+from market.listing_search import concept_entries, indexing
+from market.listing_search import query as search_query
+from market.listing_search.concept_entries import EntryInvalid
 from market.models import ConceptEntry
-from market.services import concept_entries, indexing, search_query
-from market.services.concept_entries import EntryInvalid
 from tests.concept_fixtures import write_small_map
 from tests.conftest import make_offering, make_user
 

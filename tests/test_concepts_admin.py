@@ -13,11 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from market.db import _write_intent
-from market.extensions import db
+from market.core.db import _write_intent
+from market.core.extensions import db
+from market.core.report_period import local_today
+from market.listing_search import indexing, zero_results
 from market.models import ConceptEntry, ZeroResultQuery, utcnow
-from market.services import indexing, zero_results
-from market.services.report_period import local_today
 from tests.concept_fixtures import write_small_map
 from tests.conftest import Auth, make_offering, make_user
 
@@ -275,7 +275,7 @@ def test_marked_handled_hides_a_query_until_it_recurs(client: FlaskClient, admin
 
 
 def test_old_days_are_pruned_by_the_scheduled_job(app: Flask) -> None:
-    from market.services.scheduled_jobs import specs
+    from market.jobs.scheduled import specs
 
     today = local_today()
     db.session.add_all(

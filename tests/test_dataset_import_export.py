@@ -14,10 +14,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from market import create_app
-from market.extensions import db
+from market.core.credit_code import check_digit
+from market.core.extensions import db
+from market.dataset.service import DatasetError, export_dataset, import_dataset
 from market.models import Need, Offering, Organization, Park, User
-from market.services.credit_code import check_digit
-from market.services.dataset import DatasetError, export_dataset, import_dataset
 from tests.conftest import make_offering
 
 ROOT = Path(__file__).resolve().parent.parent

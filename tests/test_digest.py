@@ -13,11 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
-from market.extensions import db
+from market.core.extensions import db
+from market.core.links import unsubscribe_token
+from market.digest import send as digest_send
+from market.digest.collect import current_week, parse_week, week_of
 from market.models import DigestLedger, DigestPreference, MatchFeedback, utcnow
-from market.services import digest_send
-from market.services.digest_collect import current_week, parse_week, week_of
-from market.services.digest_links import unsubscribe_token
 from tests.conftest import Auth, mail_text, make_offering, make_org, make_user, read_outbox
 from tests.factories_digest import (
     DigestWorld,
@@ -261,8 +261,8 @@ def test_a_claim_that_never_reached_the_server_is_sent_after_the_timeout(
 def test_a_sender_whose_claim_was_taken_over_hands_nothing_over(
     app: Flask, world: DigestWorld
 ) -> None:
-    from market.services import mail
-    from market.services.digest_collect import Collector
+    from market.core import mail
+    from market.digest.collect import Collector
 
     week = current_week()
     content = Collector(week).collect(world.buyer, None)
@@ -298,7 +298,7 @@ class FlakyTransport:
 def test_smtp_failures_are_retried_with_backoff_then_reported(
     app: Flask, world: DigestWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from market.services import mail
+    from market.core import mail
 
     app.config["DIGEST_SMTP_RETRY_DELAYS"] = [0, 0]
     flaky = FlakyTransport(failures=2)
@@ -322,7 +322,7 @@ def test_smtp_failures_are_retried_with_backoff_then_reported(
 def test_a_run_stops_when_the_mail_server_keeps_failing(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from market.services import mail
+    from market.core import mail
 
     for _ in range(7):
         digest_world()
@@ -465,7 +465,7 @@ def test_only_admins_preview_digests(client: FlaskClient, auth: Auth, world: Dig
 def test_admin_jobs_page_shows_runs_and_outcomes(
     app: Flask, client: FlaskClient, auth: Auth
 ) -> None:
-    from market.services import job_runs
+    from market.jobs import runs as job_runs
 
     claim = job_runs.claim("digest", "2026-W05", "host:1:abc")
     assert claim is not None

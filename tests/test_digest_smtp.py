@@ -11,10 +11,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from market.extensions import db
+from market.core.extensions import db
+from market.digest import send as digest_send
+from market.digest.collect import current_week
 from market.models import DigestLedger, DigestPreference
-from market.services import digest_send
-from market.services.digest_collect import current_week
 from tests.factories_digest import DigestWorld, digest_world, freeze_matching
 from tests.smtp_server import SMTPServer
 

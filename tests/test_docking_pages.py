@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from market.blueprints.offerings.forms import offering_form_data
-from market.extensions import db
+from market.core.extensions import db
+from market.listings.forms.offerings import offering_form_data
 from market.models import Park, User
 from market.models.docking import Docking
 from tests.conftest import (

@@ -10,13 +10,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from market.extensions import db
+from market.core.errors import DomainError, InvalidTransition, PermissionDenied
+from market.core.extensions import db
+from market.docking import mail as docking_mail
+from market.docking import workflow as service
+from market.docking.rules import STEPS, allowed_actions
 from market.models import utcnow
 from market.models.docking import Docking, DockingEvent
-from market.services import docking as service
-from market.services import docking_mail
-from market.services.docking_rules import STEPS, allowed_actions
-from market.services.errors import DomainError, InvalidTransition, PermissionDenied
 from tests.conftest import mail_text, make_need, make_offering, make_org, make_user, read_outbox
 from tests.factories_docking import Sides, make_docking, make_sides
 
@@ -526,7 +526,7 @@ def test_concurrent_registrations_never_overfill_a_course(app: Flask) -> None:
     SQLite queues the writers (BEGIN IMMEDIATE), PostgreSQL locks the offering row."""
     import threading
 
-    from market.db import write_intent
+    from market.core.db import write_intent
     from market.models import Offering, User
 
     sides = make_sides("training", capacity=3)

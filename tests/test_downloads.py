@@ -9,7 +9,7 @@ from urllib.parse import unquote
 import pytest
 from werkzeug.http import parse_options_header
 
-from market.downloads import content_disposition, send
+from market.core.downloads import content_disposition, send
 
 
 def _names(value: str) -> tuple[str, str]:

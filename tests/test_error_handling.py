@@ -19,8 +19,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from market import create_app
-from market.extensions import db
-from market.logs import CONTINUATION, FORMAT, SingleLineFormatter
+from market.core.extensions import db
+from market.core.logs import CONTINUATION, FORMAT, SingleLineFormatter
 from market.models import Organization
 from tests.conftest import IsolatedClient, make_user
 
@@ -219,12 +219,12 @@ def test_failed_post_leaves_nothing_half_written(failing: FlaskClient) -> None:
 def test_the_error_page_itself_failing_still_answers_with_a_logged_id(
     failing: FlaskClient, records: Records, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import market.errors
+    import market.core.error_pages
 
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("secret-detail: the template engine is gone")
 
-    monkeypatch.setattr(market.errors, "render_template", broken)
+    monkeypatch.setattr(market.core.error_pages, "render_template", broken)
     response = failing.get("/test-fail/raise")
     page = response.get_data(as_text=True)
 

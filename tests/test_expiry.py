@@ -11,9 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from market.extensions import db
+from market.core.extensions import db
+from market.listing_search import outbox as search_outbox
+from market.listings import expiry
 from market.models import ExpiryNotice, Need, Offering, utcnow
-from market.services import expiry, search_outbox
 from tests.conftest import mail_text, make_need, make_offering, make_org, make_user, read_outbox
 from tests.factories_digest import freeze_matching
 

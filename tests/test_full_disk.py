@@ -12,9 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
-from market.extensions import db
+from market.core.extensions import db
+from market.listings import service as listings
 from market.models import Need, Park, User
-from market.services import campaign_report, listings
+from market.parkops import report as campaign_report
 from tests.conftest import Auth, make_org, make_park, make_user
 
 FULL_ZH = "服务器存储空间不足，请稍后再试；您的内容未保存。"

@@ -14,9 +14,11 @@ import pytest
 import schemathesis
 from flask import Flask, Response
 
-from market import create_app, security
-from market.extensions import db
-from market.services import parks, records
+from market import create_app
+from market.core import security
+from market.core.extensions import db
+from market.dataset import records
+from market.parks import service as parks
 from tests.conftest import make_park
 from tests.route_matrix import OK, ROUTES, actor_named, open_site
 from tests.test_api_fuzz import fuzz_operation

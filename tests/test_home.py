@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import utcnow
 from tests.conftest import make_need, make_offering, make_org, make_park
 

@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from market import create_app
-from market.extensions import db
-from market.logs import FORMAT, SingleLineFormatter
-from market.security import SecureCookies, _secure
+from market.core.extensions import db
+from market.core.logs import FORMAT, SingleLineFormatter
+from market.core.security import SecureCookies, _secure
 from tests.conftest import PASSWORD, IsolatedClient, make_user
 
 YEAR = 31_536_000

@@ -16,10 +16,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from market.extensions import db
+from market.core.extensions import db
+from market.dataset import records
+from market.dataset.service import DatasetError, import_dataset
 from market.models import Need, Offering
-from market.services import records
-from market.services.dataset import DatasetError, import_dataset
 from tests.conftest import Auth, make_org, make_park, make_user
 from tests.test_dataset_import_export import minimal_dataset, snapshot, write_dataset
 

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from market import create_app
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Organization, User
 
 BIN = Path(sys.executable).parent

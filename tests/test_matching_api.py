@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from market.extensions import db
+from market.core.extensions import db
 from tests.factories_matching import Market, make_feedback, make_market
 
 

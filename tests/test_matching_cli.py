@@ -12,9 +12,11 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Need, Offering, Recommendation
-from market.services import match_records, match_settings, match_store
+from market.recommendations import records as match_records
+from market.recommendations import settings as match_settings
+from market.recommendations import store as match_store
 from matching import rank_for_need
 from tests.factories_matching import Market, make_feedback, make_market
 

@@ -7,7 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import MatchFeedback, MatchOutbox, MatchSettings
 from tests.conftest import Auth, make_user
 from tests.factories_matching import Market, make_feedback, make_market

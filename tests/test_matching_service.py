@@ -14,12 +14,15 @@ from sqlalchemy import Text, func, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from market.extensions import db
+from market.core.errors import DomainError, PermissionDenied
+from market.core.extensions import db
 from market.models import MatchOutbox, Need, Offering, Recommendation, utcnow
 from market.models.docking import Docking
-from market.services import match_records, match_settings, match_store, matching
-from market.services.errors import DomainError, PermissionDenied
-from market.services.match_reasons import reason_texts
+from market.recommendations import records as match_records
+from market.recommendations import service as matching
+from market.recommendations import settings as match_settings
+from market.recommendations import store as match_store
+from market.recommendations.reasons import reason_texts
 from matching import Match, Part
 from matching.weights import Weights
 from tests.conftest import make_need, make_offering, make_org, make_user

@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from market import create_app
-from market.extensions import db
+from market.core.extensions import db
 
 
 def test_init_creates_schema_that_matches_the_models(app_config: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import ListingEvent, Need, Offering, Park, User
 from tests.conftest import Auth, make_need, make_offering, make_org, make_park, make_user
 

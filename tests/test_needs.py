@@ -8,7 +8,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Need, Park, User, utcnow
 from tests.conftest import Auth, make_need, make_org, make_park, make_user
 

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import ListingEvent, Offering, Organization, Park, User, utcnow
 from tests.conftest import Auth, make_offering, make_org, make_park, make_user
 
@@ -417,7 +417,7 @@ def upload(client: FlaskClient, name: str, content: bytes) -> Any:
 
 
 def csv_sheet(*rows: list[str]) -> bytes:
-    from market.services.bulk_upload import TEMPLATE_COLUMNS
+    from market.dataset.bulk_upload import TEMPLATE_COLUMNS
 
     header = ",".join(h for _key, h in TEMPLATE_COLUMNS)
     width = len(TEMPLATE_COLUMNS)

@@ -9,9 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from market.extensions import db
+from market.core import credit_code
+from market.core.extensions import db
 from market.models import Organization, User
-from market.services import credit_code
 from tests.conftest import (
     PASSWORD,
     Auth,

@@ -8,12 +8,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import insert
 
-from market.extensions import db
+from market.core.extensions import db
+from market.core.report_period import Period
 from market.models import Need
-from market.services import park_cache, park_figures
-from market.services.park_cache import FiguresCache
-from market.services.park_scope import for_park
-from market.services.report_period import Period
+from market.parkops import cache as park_cache
+from market.parkops import figures as park_figures
+from market.parkops.cache import FiguresCache
+from market.parkops.scope import for_park
 from tests.conftest import Auth, make_need, make_org, make_park, make_user
 
 

@@ -10,15 +10,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from market import reference
-from market.extensions import db
+from market.core import reference
+from market.core.extensions import db
+from market.core.report_period import InvalidPeriod, Period
 from market.models import Need, Offering, Organization, Park, utcnow
 from market.models.catalogue import CatalogueEdition
 from market.models.docking import Docking
 from market.models.recommendation import Recommendation
-from market.services import campaign_report, park_figures
-from market.services.park_scope import Scope, for_park, for_province
-from market.services.report_period import InvalidPeriod, Period
+from market.parkops import figures as park_figures
+from market.parkops import report as campaign_report
+from market.parkops.scope import Scope, for_park, for_province
 from tests.conftest import make_need, make_offering, make_org, make_park
 from tests.factories_parkops import (
     at,
@@ -321,7 +322,7 @@ def test_the_fast_serving_test_picks_the_same_offerings_as_the_park_directory(
     app: Flask,
 ) -> None:
     """Scope.served() is a faster spelling of parks.serves_park: the same rows."""
-    from market.services import parks as park_service
+    from market.parks import service as park_service
 
     park = make_park(province="江苏省")
     elsewhere = make_park(province="江苏省")

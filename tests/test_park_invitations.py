@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Offering, Park, ParkInvitation, User, utcnow
-from market.services import park_invitations
+from market.parkops import invitations as park_invitations
 from tests.conftest import (
     Auth,
     mail_text,

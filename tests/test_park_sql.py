@@ -7,9 +7,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Offering
-from market.services.park_sql import has_any
+from market.parkops.sql import has_any
 from tests.conftest import make_offering
 
 TRICKY = [

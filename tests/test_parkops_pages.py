@@ -13,11 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
-from market.extensions import db
+from market.core.extensions import db
+from market.core.report_period import Period
 from market.models import Park, User
-from market.services import campaign_report
-from market.services.park_scope import for_park
-from market.services.report_period import Period
+from market.parkops import report as campaign_report
+from market.parkops.scope import for_park
 from tests.conftest import Auth, make_need, make_offering, make_org, make_park, make_user
 from tests.factories_parkops import (
     at,

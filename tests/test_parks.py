@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Park, utcnow
-from market.services import parks as park_service
+from market.parks import service as park_service
 from tests.conftest import make_need, make_offering, make_org, make_park
 
 

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Need, Organization
 from tests.conftest import Auth, make_need, make_offering, make_org, make_park, make_user
 from tests.factories_parkops import make_docking

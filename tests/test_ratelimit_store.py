@@ -13,9 +13,10 @@ from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from market import create_app, ratelimit_store
-from market.extensions import limiter
-from market.ratelimit_store import SQLiteStorage
+from market import create_app
+from market.core import ratelimit_store
+from market.core.extensions import limiter
+from market.core.ratelimit_store import SQLiteStorage
 
 
 @pytest.fixture

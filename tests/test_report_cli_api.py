@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Park
 from tests.conftest import make_need, make_offering, make_org, make_park
 from tests.factories_parkops import at, make_docking, make_edition

@@ -20,9 +20,9 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from market.extensions import db
+from market.core.extensions import db
+from market.core.report_period import EARLIEST, LATEST, InvalidPeriod, Period
 from market.models import Park, User
-from market.services.report_period import EARLIEST, LATEST, InvalidPeriod, Period
 from tests.conftest import Auth, make_org, make_park, make_user
 
 EXTREMES = [

@@ -19,11 +19,11 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from market import reference
+from market.core import reference
+from market.core.credit_code import check_digit
+from market.dataset import records
+from market.dataset.service import export_dataset, import_dataset
 from market.models.organization import PARK_BOUND_KINDS
-from market.services import records
-from market.services.credit_code import check_digit
-from market.services.dataset import export_dataset, import_dataset
 from tests.conftest import Auth, make_org, make_park, make_user
 from tests.test_dataset_import_export import fresh_instance, read_dir, write_dataset
 

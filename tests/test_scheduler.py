@@ -19,11 +19,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine, select, text, update
 
-from market.extensions import db
+from market.core.extensions import db
+from market.digest.collect import current_week
+from market.jobs import runs as job_runs
+from market.jobs.scheduler import JobSpec, Result, Scheduler, enabled
 from market.models import DigestLedger, JobRun, SchedulerLease, utcnow
-from market.services import job_runs
-from market.services.digest_collect import current_week
-from market.services.scheduler import JobSpec, Result, Scheduler, enabled
 from tests.conftest import make_user
 from tests.factories_digest import digest_world, freeze_matching
 from tests.smtp_server import SMTPServer
@@ -157,7 +157,7 @@ def test_serve_starts_the_scheduler_unless_switched_off(
             started.append("stop")
 
     monkeypatch.setattr("waitress.serve", lambda *_a, **_k: None)
-    monkeypatch.setattr("market.services.scheduler.Scheduler", FakeScheduler)
+    monkeypatch.setattr("market.jobs.scheduler.Scheduler", FakeScheduler)
     assert not enabled(app)  # never in tests
     app.testing = False
     try:

@@ -8,9 +8,9 @@ from typing import Any
 
 from flask.testing import FlaskCliRunner
 
-from market.extensions import db
+from market.core.extensions import db
+from market.listing_search import indexing
 from market.models import SearchOutbox
-from market.services import indexing
 from tests.conftest import make_need, make_offering, make_org, make_park
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,9 +18,10 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select, update
 
-from market.extensions import db
+from market.core.extensions import db
+from market.listing_search import indexing
+from market.listing_search import sync as search_sync
 from market.models import Offering, SearchOutbox, utcnow
-from market.services import indexing, search_sync
 from search import IndexUnavailable, WriteOutcome
 from tests.conftest import make_need, make_offering, make_org, make_park
 
@@ -186,9 +187,9 @@ def test_reconcile_drops_offerings_that_expired_since_they_were_indexed(
 CRASHING_WRITER = """
 import json, os, signal, sys
 from market import create_app
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Offering, Organization
-from market.services import search_sync
+from market.listing_search import sync as search_sync
 
 def killed(**_kwargs):
     # The process dies between the commit and the index update.

@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from market.extensions import db
-from market.services import indexing
+from market.core.extensions import db
+from market.listing_search import indexing
 from search import IndexUnavailable
 from tests.conftest import make_need, make_offering, make_org, make_park
 

@@ -15,7 +15,7 @@ from sqlalchemy import event, text
 
 from bench.concurrent_writers import run_bench
 from market import create_app
-from market.extensions import db
+from market.core.extensions import db
 
 SQLITE_ONLY = pytest.mark.skipif(
     bool(os.environ.get("MARKET_TEST_DATABASE_URL")),

@@ -1,4 +1,4 @@
-"""The look inside an XLSX archive before openpyxl parses it (market/services/xlsx_scan.py)."""
+"""The look inside an XLSX archive before openpyxl parses it (market/dataset/xlsx_scan.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import zipfile
 import pytest
 from flask import Flask
 
-from market.services import xlsx_scan
-from market.services.bulk_upload import template_file
+from market.dataset import xlsx_scan
+from market.dataset.bulk_upload import template_file
 
 LIMITS = xlsx_scan.Limits(
     uncompressed=10_000_000, members=50, rows=100, cells=1_000, strings=500, elements=20_000

@@ -33,7 +33,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from market import create_app
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Offering, Organization, User
 
 UPLOAD = "/offerings/upload"

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.match.synth import TODAY, Pool, make_pool
-from market.services.indexing import file_concepts
+from market.listing_search.indexing import file_concepts
 from matching import (
     Context,
     NeedRecord,

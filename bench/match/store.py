@@ -4,7 +4,7 @@ Usage: python -m bench.match.store [--size 10000] [--passes 2] [--workers 2]
                                    [--database-url postgresql+psycopg://…/bench_match] [--check]
 
 ``python -m bench.match`` times the matcher alone on in-memory records. This one times
-what the product runs: ``market.services.matching.recompute_all`` loading every
+what the product runs: ``market.recommendations.service.recompute_all`` loading every
 listing from the database (``match_records``), the matcher's recompute, turning the
 result into rows (``match_store.pairs_of``) and replacing the ``recommendations``
 table (``match_store.write_all``).
@@ -89,7 +89,7 @@ def _config(instance: str, database_url: str | None) -> dict[str, Any]:
 
 
 def _insert(table: Any, rows: Iterable[dict[str, Any]], label: str, total: int) -> None:
-    from market.extensions import db
+    from market.core.extensions import db
 
     batch: list[dict[str, Any]] = []
     done = 0
@@ -115,7 +115,7 @@ def _insert(table: Any, rows: Iterable[dict[str, Any]], label: str, total: int) 
 
 def build(pool: Pool) -> dict[str, int]:
     """Bulk-insert ``pool`` into the app's (empty) database; returns the row counts."""
-    from market.extensions import db
+    from market.core.extensions import db
     from market.models import Need, Offering, Organization, Park, offering_parks, utcnow
     from market.models.docking import Docking
 
@@ -297,8 +297,8 @@ def build(pool: Pool) -> dict[str, int]:
 @contextmanager
 def _timed(marks: dict[str, float]) -> Iterator[None]:
     """Wrap the steps ``recompute_all`` calls so their start and end are recorded."""
-    from market.services import match_store
-    from market.services import matching as service
+    from market.recommendations import service
+    from market.recommendations import store as match_store
 
     def wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -332,7 +332,7 @@ def _timed(marks: dict[str, float]) -> Iterator[None]:
 def measure(instance: str, database_url: str | None, workers: int) -> dict[str, Any]:
     """``recompute_all`` once with each phase timed (runs in its own process)."""
     from market import create_app
-    from market.services import matching as service
+    from market.recommendations import service
 
     app = create_app(_config(instance, database_url))
     shown = [-1]
@@ -428,7 +428,7 @@ def _vacuum_analyze(app: Any) -> None:
     """What autovacuum does after a pass's bulk write (not timed): planner statistics
     for the table's 3 M fresh rows and its dead ones cleared. Without statistics the
     planner takes the batch's IN lists for most of the table (and JIT-compiles them)."""
-    from market.extensions import db
+    from market.core.extensions import db
 
     with app.app_context():
         with db.engine.connect() as conn:
@@ -462,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         if name in FORBIDDEN_DATABASES:
             parser.error(f"the database {name!r} belongs to the test suite; create one of your own")
     from market import create_app
-    from market.extensions import db
+    from market.core.extensions import db
 
     print(f"load average at the start: {load_average()}")
     with tempfile.TemporaryDirectory(prefix="bench-match-store-") as tmp:

@@ -40,7 +40,8 @@ from typing import Any
 
 from bench.search import peers, synth
 from bench.search.run import FACETS, peak_mb, percentile, query_mix
-from market.services import indexing, search_understanding
+from market.listing_search import indexing
+from market.listing_search import understanding as search_understanding
 from search.listings import listing_settings
 from search.types import Filter, IndexSettings, Query
 from search.understand import PlaceName, Understander

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from market import create_app
-from market.services import search_query
-from market.services.search_query import SearchRequest
+from market.listing_search import query as search_query
+from market.listing_search.query import SearchRequest
 from tests.search.test_relevance import ndcg_at_10
 
 SETS = ("keyword_queries.json", "plain_queries.json")

@@ -29,7 +29,7 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 import synth  # noqa: E402
 
-from market.services.indexing import file_concepts  # noqa: E402
+from market.listing_search.indexing import file_concepts  # noqa: E402
 from search.embedded import EmbeddedBackend  # noqa: E402
 from search.listings import listing_settings  # noqa: E402
 from search.types import Eq, Filter, In, Range, Sort  # noqa: E402

@@ -8,11 +8,12 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from market.extensions import db
+from market.accounts import service as accounts
+from market.core import mail, permissions
+from market.core.errors import DomainError, NotFound
+from market.core.extensions import db
+from market.core.urls import absolute_url
 from market.models import Organization, User
-from market.services import accounts, mail, permissions
-from market.services.errors import DomainError, NotFound
-from market.urls import absolute_url
 
 # The roles an org admin hands out; park_staff and admin are the platform admin's business.
 ORG_ROLES = ("member", "org_admin")

@@ -14,13 +14,13 @@ from flask_babel.speaklater import LazyString
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import or_, select
 
-from market import reference
-from market.extensions import db
+from market.core import credit_code, mail, permissions, reference
+from market.core.errors import DomainError, NotFound
+from market.core.extensions import db
+from market.core.urls import absolute_url
+from market.docking import queries as docking_queries
 from market.models import Need, Offering, Organization, Park, User
 from market.models.organization import ORG_KINDS, ORG_SIZES, PARK_BOUND_KINDS
-from market.services import credit_code, docking_queries, mail, permissions
-from market.services.errors import DomainError, NotFound
-from market.urls import absolute_url
 
 KIND_LABELS: dict[str, LazyString] = {
     "solution_provider": _l("解决方案服务商"),

@@ -14,12 +14,12 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from market.extensions import db
+from market.core import mail, mail_queue
+from market.core.errors import DomainError
+from market.core.extensions import db
+from market.core.links import link
 from market.models import MailJob, Organization, User, UserSession, hash_token, utcnow
 from market.models.user import ROLES
-from market.services import mail, mail_queue
-from market.services.digest_links import link
-from market.services.errors import DomainError
 
 RESET_MAX_AGE = 2 * 3600
 INVITE_MAX_AGE = 7 * 24 * 3600

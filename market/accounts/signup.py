@@ -24,12 +24,14 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from market.extensions import db
+from market.accounts import organizations
+from market.accounts import service as accounts
+from market.accounts.members import ORG_ROLES
+from market.core import mail, mail_queue
+from market.core.errors import DomainError
+from market.core.extensions import db
+from market.core.links import link
 from market.models import MailJob, Organization, SignupRequest, User, utcnow
-from market.services import accounts, mail, mail_queue, organizations
-from market.services.digest_links import link
-from market.services.errors import DomainError
-from market.services.members import ORG_ROLES
 
 # How long the confirmation link works; older requests are purged by the mail-queue job.
 SIGNUP_MAX_AGE = 48 * 3600

@@ -9,9 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms import SearchField, SelectField
 from wtforms.validators import Length, Optional
 
+from market.accounts import organizations
+from market.accounts import service as accounts
 from market.models.organization import ORG_KINDS
 from market.models.user import ROLES
-from market.services import accounts, organizations
 
 ALL = ("", _l("全部"))
 

@@ -11,11 +11,12 @@ from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_, select
 
-from market.extensions import db
+from market.accounts import service as accounts
+from market.core import permissions
+from market.core.errors import DomainError, NotFound
+from market.core.extensions import db
 from market.models import Need, Offering, Organization, User
 from market.models.user import ROLES
-from market.services import accounts, permissions
-from market.services.errors import DomainError, NotFound
 
 
 def _count(model: Any, *conditions: Any) -> int:

@@ -7,11 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from market.blueprints.admin import forms
-from market.extensions import db, login_manager
-from market.services import admin, organizations, permissions
-from market.services.errors import DomainError
-from market.urls import safe_next
+from market.accounts import organizations
+from market.admin import forms
+from market.admin import service as admin
+from market.core import permissions
+from market.core.errors import DomainError
+from market.core.extensions import db, login_manager
+from market.core.urls import safe_next
 
 bp = Blueprint("admin", __name__)
 

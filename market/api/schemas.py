@@ -7,9 +7,8 @@ from typing import Any
 import marshmallow as ma
 from flask import url_for
 
-from market import reference
-from market.services import report_period
-from market.services.search_query import FILTER_FIELDS
+from market.core import reference, report_period
+from market.listing_search.query import FILTER_FIELDS
 
 MAX_PAGE = 10_000
 

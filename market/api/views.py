@@ -11,13 +11,17 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from market import reference
-from market.apidoc import ErrorSchema
-from market.blueprints.api import schemas
-from market.extensions import db
+from market.api import schemas
+from market.core import reference
+from market.core.apidoc import ErrorSchema
+from market.core.extensions import db
+from market.listing_search import query as search_query
+from market.listing_search import zero_results
+from market.listing_search.query import FilterSyntaxError, SearchRequest
+from market.listings import browse
 from market.models import Need, Offering, Organization, Park
-from market.services import browse, matching, parks, search_query, zero_results
-from market.services.search_query import FilterSyntaxError, SearchRequest
+from market.parks import service as parks
+from market.recommendations import service as matching
 from search import SearchError
 
 bp = Blueprint("api", __name__, description="园区供需对接平台的公开数据")
@@ -187,9 +191,9 @@ class CategoryList(MethodView):
 
 
 def _report(scope_of: Any, key: str, from_: Any, to: Any) -> dict[str, Any] | Response:
-    from market.services import campaign_report
-    from market.services.errors import DomainError
-    from market.services.report_period import Period
+    from market.core.errors import DomainError
+    from market.core.report_period import Period
+    from market.parkops import report as campaign_report
 
     try:
         scope = scope_of(key)
@@ -208,7 +212,7 @@ class ParkReport(MethodView):
     @not_found_documented
     def get(self, ref: str, from_: Any = None, to: Any = None) -> dict[str, Any] | Response:
         """A park's campaign figures for a period (the same as ``market report --json``)."""
-        from market.services.park_scope import for_park
+        from market.parkops.scope import for_park
 
         return _report(for_park, ref, from_, to)
 
@@ -221,7 +225,7 @@ class ProvinceReport(MethodView):
     @not_found_documented
     def get(self, province: str, from_: Any = None, to: Any = None) -> dict[str, Any] | Response:
         """The roll-up of every park of a province (full name, e.g. 江苏省) for a period."""
-        from market.services.park_scope import for_province
+        from market.parkops.scope import for_province
 
         return _report(for_province, province, from_, to)
 

@@ -1,1 +1,15 @@
 """The supply–demand catalogue (供需目录清单): compile, publish, read, export."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from market.catalogue import jobs, views
+    from market.catalogue.commands import catalogue_commands
+
+    app.register_blueprint(views.bp, url_prefix="/catalogue")
+    for command in catalogue_commands:
+        app.cli.add_command(command)
+    jobs.init_app(app)

@@ -8,16 +8,15 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from market.cli import fail
-from market.db import write_intent
-from market.extensions import db
+from market.catalogue import compile as compile_
+from market.catalogue import exports as catalogue_exports
+from market.catalogue import present, service
+from market.core.cli_output import fail
+from market.core.db import write_intent
+from market.core.errors import DomainError
+from market.core.extensions import db
+from market.core.pdf import FontMissing
 from market.models import CatalogueEdition
-from market.services import catalogue as service
-from market.services import catalogue_compile as compile_
-from market.services import catalogue_exports
-from market.services import catalogue_present as present
-from market.services.errors import DomainError
-from market.services.pdf_document import FontMissing
 
 
 @click.group("catalogue")

@@ -19,12 +19,12 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, literal, or_, select
 from sqlalchemy.orm import selectinload
 
-from market import reference
-from market.extensions import db
+from market.core import reference
+from market.core.extensions import db
+from market.core.json_sql import json_array_contains
+from market.dataset import service as dataset
 from market.models import CatalogueEdition, CatalogueEntry, Need, Offering, Organization, Park
-from market.services import dataset
-from market.services import parks as park_service
-from market.services.json_sql import json_array_contains
+from market.parks import service as park_service
 
 Row = dict[str, Any]
 

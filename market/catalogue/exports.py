@@ -34,13 +34,13 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
-from market.extensions import db
-from market.i18n import day
+from market.catalogue import compile as compile_
+from market.catalogue import present
+from market.core.extensions import db
+from market.core.i18n import day
+from market.core.pdf import PdfDocument
+from market.dataset import service as dataset
 from market.models import CatalogueEdition, CatalogueEntry
-from market.services import catalogue_compile as compile_
-from market.services import catalogue_present as present
-from market.services import dataset
-from market.services.pdf_document import PdfDocument
 
 log = logging.getLogger(__name__)
 

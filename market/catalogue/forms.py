@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from market.services.catalogue import FOREWORD_MAX, REASON_MAX, TITLE_MAX
+from market.catalogue.service import FOREWORD_MAX, REASON_MAX, TITLE_MAX
 
 
 class NewEditionForm(FlaskForm):

@@ -14,11 +14,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from market.extensions import db
-from market.i18n import category_label, locale_code, money, province_label
+from market.catalogue.compile import ordered_sections
+from market.core.extensions import db
+from market.core.i18n import category_label, locale_code, money, province_label
 from market.models import CatalogueEdition, CatalogueEntry, Need, Offering
-from market.services import parks as park_service
-from market.services.catalogue_compile import ordered_sections
+from market.parks import service as park_service
 
 CHUNK = 500
 TEXT_MAX = 500

@@ -16,14 +16,14 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from market.db import write_intent
-from market.extensions import db
+from market.catalogue import compile as compile_
+from market.catalogue import exports as catalogue_exports
+from market.catalogue.compile import Scope
+from market.core.db import write_intent
+from market.core.errors import DomainError, InvalidTransition, NotFound
+from market.core.extensions import db
 from market.models import CatalogueEdition, CatalogueEntry, Docking, Park, utcnow
 from market.models.catalogue import EDITABLE_STATUSES
-from market.services import catalogue_compile as compile_
-from market.services import catalogue_exports
-from market.services.catalogue_compile import Scope
-from market.services.errors import DomainError, InvalidTransition, NotFound
 
 log = logging.getLogger(__name__)
 

@@ -25,21 +25,21 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from market import downloads, reference
-from market.blueprints.catalogue.forms import (
+from market.catalogue import compile as compile_
+from market.catalogue import diff as catalogue_diff
+from market.catalogue import exports as catalogue_exports
+from market.catalogue import present, service
+from market.catalogue.forms import (
     NewEditionForm,
     ScheduleForm,
     SettingsForm,
     WithdrawForm,
 )
-from market.extensions import db
+from market.core import downloads, permissions, reference
+from market.core.errors import DomainError, NotFound
+from market.core.extensions import db
+from market.core.urls import safe_next
 from market.models import CatalogueEdition, CatalogueEntry, Park, utcnow
-from market.services import catalogue as service
-from market.services import catalogue_compile as compile_
-from market.services import catalogue_diff, catalogue_exports, permissions
-from market.services import catalogue_present as present
-from market.services.errors import DomainError, NotFound
-from market.urls import safe_next
 
 bp = Blueprint("catalogue", __name__)
 

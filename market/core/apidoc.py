@@ -1,7 +1,7 @@
 """flask-smorest wired to our error format.
 
 flask-smorest installs an app-wide HTTPException handler of its own; the platform's
-handler in ``market.errors`` already answers JSON under /api/ and HTML elsewhere,
+handler in ``market.core.error_pages`` already answers JSON under /api/ and HTML elsewhere,
 so this subclass keeps that one and only documents the error shape.
 """
 
@@ -31,7 +31,7 @@ class MarketApi(Api):
     DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self) -> None:
-        """Leave error handling to market.errors (see module docstring)."""
+        """Leave error handling to market.core.error_pages (see module docstring)."""
 
 
 API_CONFIG: dict[str, Any] = {

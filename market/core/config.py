@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import Flask
 
-from market import ratelimit_store
+from market.core import ratelimit_store
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 DEFAULTS: dict[str, Any] = {
     "SEARCH_BACKEND": "embedded",

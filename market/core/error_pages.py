@@ -12,9 +12,9 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from market import storage
-from market.extensions import db
-from market.services.errors import DomainError
+from market.core import storage
+from market.core.errors import DomainError
+from market.core.extensions import db
 
 log = logging.getLogger("market.errors")
 

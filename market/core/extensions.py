@@ -11,7 +11,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from market.apidoc import MarketApi
+from market.core.apidoc import MarketApi
 
 # Explicit constraint names keep Alembic migrations portable between SQLite
 # (batch mode recreates tables and needs names) and PostgreSQL.

@@ -13,9 +13,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import text
 
-from market import storage
-from market.extensions import db
-from market.services import indexing
+from market.core import storage
+from market.core.extensions import db
+from market.listing_search import indexing
 from search import SearchError
 
 log = logging.getLogger("market.health")

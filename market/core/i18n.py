@@ -9,8 +9,8 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date, format_decimal, get_locale
 from flask_login import current_user
 
-from market import reference
-from market.extensions import babel
+from market.core import reference
+from market.core.extensions import babel
 
 LOCALE_COOKIE = "lang"
 

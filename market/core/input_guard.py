@@ -20,7 +20,7 @@ from flask import Flask, abort, current_app, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from market.services.errors import DomainError
+from market.core.errors import DomainError
 
 NUL = "\x00"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

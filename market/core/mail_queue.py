@@ -43,10 +43,10 @@ from flask import Flask, current_app, g
 from flask_babel import force_locale, get_locale
 from sqlalchemy import delete, or_, select, update
 
-from market.db import write_intent
-from market.extensions import db
+from market.core import mail
+from market.core.db import write_intent
+from market.core.extensions import db
 from market.models import MailJob, utcnow
-from market.services import mail
 
 log = logging.getLogger("market.mail")
 
@@ -168,9 +168,10 @@ class Drainer:
                     self._lock.notify_all()
 
 
-def init_app(app: Flask, handlers: Mapping[str, Handler]) -> None:
-    """Register the handlers by kind and wake the drainer after any request that queued."""
-    app.extensions[EXTENSION] = Drainer(app, handlers)
+def init_app(app: Flask, handlers: Mapping[str, Handler] | None = None) -> None:
+    """Start the app's drainer and wake it after any request that queued; the features
+    that queue mail hand it their handlers with ``register``."""
+    app.extensions[EXTENSION] = Drainer(app, handlers or {})
 
     @app.teardown_request
     def _kick(_exc: BaseException | None) -> None:
@@ -178,6 +179,11 @@ def init_app(app: Flask, handlers: Mapping[str, Handler]) -> None:
         # and the drainer then finds nothing.
         if g.pop("mail_queued", False):
             _state(app).kick()
+
+
+def register(app: Flask, kind: str, handler: Handler) -> None:
+    """The handler that builds and sends the queued mail of ``kind``."""
+    _state(app).handlers[kind] = handler
 
 
 def _state(app: Flask) -> Drainer:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from market.core.errors import PermissionDenied
 from market.models import Need, Offering, Organization, User
-from market.services.errors import PermissionDenied
 
 Listing = Offering | Need
 

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-SEED_DIR = Path(__file__).resolve().parent.parent / "seed_data"
+SEED_DIR = Path(__file__).resolve().parents[2] / "seed_data"
 REFERENCE_DIR = SEED_DIR / "reference"
 NATIONWIDE = "全国"
 

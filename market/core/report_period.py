@@ -18,7 +18,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from market.services.errors import DomainError
+from market.core.errors import DomainError
 
 # A period longer than this is almost certainly a typo (20206-01-01).
 MAX_YEARS = 20

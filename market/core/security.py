@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from market.extensions import db, login_manager
+from market.core.extensions import db, login_manager
 from market.models import User, UserSession, hash_token
 
 if TYPE_CHECKING:

@@ -25,12 +25,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
-from market import reference
-from market.extensions import db
+from market.core import permissions, reference
+from market.core.errors import DomainError
+from market.core.extensions import db
+from market.dataset import records, xlsx_scan
+from market.dataset.service import apply_offering
 from market.models import Offering, Organization, Park
-from market.services import permissions, records, xlsx_scan
-from market.services.dataset import apply_offering
-from market.services.errors import DomainError
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv; charset=utf-8"

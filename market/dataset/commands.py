@@ -2,46 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 
 import click
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from market.cli import fail
-from market.services import search_sync
-from market.services.dataset import DatasetError, export_dataset, import_dataset
-
-
-class ProgressBar:
-    """A click progress bar on stderr, opened on the first report (when the total is known)."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.bar: Any = None
-        self.shown = 0
-
-    def update(self, done: int, total: int) -> None:
-        if self.bar is None:
-            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(done - self.shown)
-        self.shown = done
-
-    def __enter__(self) -> ProgressBar:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(exc_type, exc, tb)
+from market.core.cli_output import ProgressBar, fail
+from market.dataset.service import DatasetError, export_dataset, import_dataset
+from market.listing_search import sync as search_sync
 
 
 @click.command("import")

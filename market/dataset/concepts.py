@@ -19,11 +19,11 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from market.extensions import db
+from market.core.extensions import db
+from market.dataset.records import RecordError
+from market.listing_search import concept_entries, indexing
+from market.listing_search.concept_entries import EntryInvalid
 from market.models import ConceptEntry
-from market.services import concept_entries, indexing
-from market.services.concept_entries import EntryInvalid
-from market.services.records import RecordError
 from search.concepts import Addition
 
 FILE = "concepts.json"

@@ -20,12 +20,11 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from market import reference
+from market.core import credit_code, reference
 from market.models.listing import OFFERING_KINDS, TRAINING_MODES
 from market.models.organization import ORG_KINDS, ORG_SIZES, PARK_BOUND_KINDS
 from market.models.park import PARK_LEVELS, ZONE_TYPES
 from market.models.user import ROLES
-from market.services import credit_code
 
 FILES = ("parks", "organizations", "offerings", "needs", "users")
 # Integer columns are 32-bit on PostgreSQL (and SQLite would store more, which the

@@ -22,12 +22,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from market.db import write_intent
-from market.extensions import db
+from market.core.db import write_intent
+from market.core.errors import DomainError
+from market.core.extensions import db
+from market.dataset import concepts as concept_dataset
+from market.dataset import records
+from market.dataset.records import RecordError
 from market.models import Need, Offering, Organization, Park, User, utcnow
-from market.services import concept_dataset, records
-from market.services.errors import DomainError
-from market.services.records import RecordError
 
 REQUIRED_FILES = ("parks", "organizations", "offerings", "needs")
 OPTIONAL_FILES = ("users",)

@@ -8,11 +8,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from market.extensions import db, login_manager
+from market.core import permissions
+from market.core.errors import DomainError
+from market.core.extensions import db, login_manager
+from market.digest import render as digest_render
+from market.digest import send as digest_send
+from market.digest.collect import BadWeek, collect_one, current_week, parse_week
+from market.jobs import runs as job_runs
 from market.models import DigestLedger, User
-from market.services import digest_render, digest_send, job_runs, permissions
-from market.services.digest_collect import BadWeek, collect_one, current_week, parse_week
-from market.services.errors import DomainError
 
 bp = Blueprint("digest_admin", __name__)
 

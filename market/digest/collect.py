@@ -26,7 +26,9 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import and_, func, or_, select
 
-from market.extensions import db
+from market.core.extensions import db
+from market.core.links import link
+from market.digest import preferences as digest_prefs
 from market.models import (
     CatalogueEdition,
     DigestPreference,
@@ -39,8 +41,6 @@ from market.models import (
     User,
     utcnow,
 )
-from market.services import digest_prefs
-from market.services.digest_links import link
 
 SECTION_LIMIT = 10  # items shown per section; the rest is counted ("and 5 more")
 FIRST_WINDOW = timedelta(days=7)

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from market.extensions import db
+from market.core import permissions
+from market.core.errors import DomainError
+from market.core.extensions import db
 from market.models import DigestPreference, User, utcnow
 from market.models.digest import DIGEST_FREQUENCIES, DIGEST_KINDS, DIGEST_LANGUAGES
-from market.services import permissions
-from market.services.errors import DomainError
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.routing import MapAdapter
 
-from market.services import mail
-from market.services.digest_collect import DigestContent, Item, Section, zone
-from market.services.digest_links import base_url, unsubscribe_token
+from market.core import mail
+from market.core.links import base_url, unsubscribe_token
+from market.digest.collect import DigestContent, Item, Section, zone
 
 _LABELS: dict[tuple[int, str], dict[str, str]] = {}
 

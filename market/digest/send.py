@@ -46,12 +46,11 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from market.db import write_intent
-from market.extensions import db
-from market.models import DigestLedger, DigestPreference, User, utcnow
-from market.models.digest import DIGEST_KINDS
-from market.services import digest_prefs, mail
-from market.services.digest_collect import (
+from market.core import mail
+from market.core.db import write_intent
+from market.core.extensions import db
+from market.digest import preferences as digest_prefs
+from market.digest.collect import (
     Collector,
     DigestContent,
     current_week,
@@ -59,7 +58,9 @@ from market.services.digest_collect import (
     eligible_users,
     week_of,
 )
-from market.services.digest_render import build, render
+from market.digest.render import build, render
+from market.models import DigestLedger, DigestPreference, User, utcnow
+from market.models.digest import DIGEST_KINDS
 
 log = logging.getLogger("market.digest")
 
@@ -479,8 +480,8 @@ def resolve(row: DigestLedger, action: str, admin: User) -> None:
     """
     from flask_babel import gettext as _
 
-    from market.services import permissions
-    from market.services.errors import DomainError
+    from market.core import permissions
+    from market.core.errors import DomainError
 
     permissions.require(permissions.can_preview_digests(admin))
     if row.status not in ("failed", "sending"):

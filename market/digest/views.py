@@ -7,12 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from market.blueprints.digest import forms
-from market.extensions import csrf, db
+from market.core.errors import DomainError
+from market.core.extensions import csrf, db
+from market.core.links import user_id_from_unsubscribe
+from market.digest import forms
+from market.digest import preferences as digest_prefs
+from market.listings import expiry
 from market.models import User
-from market.services import digest_prefs, expiry
-from market.services.digest_links import user_id_from_unsubscribe
-from market.services.errors import DomainError
 
 bp = Blueprint("digest", __name__)
 

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from market.services.docking import AMOUNT_MAX
+from market.docking.workflow import AMOUNT_MAX
 
 MESSAGE = Length(max=2000, message=_l("留言不超过 2000 个字。"))
 # NumberRange fills in %(max)d.

@@ -10,11 +10,12 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from market.extensions import db
+from market.core import mail
+from market.core.extensions import db
+from market.core.urls import absolute_url
+from market.docking import rules as docking_rules
 from market.models import Organization, User
 from market.models.docking import Docking, DockingEvent
-from market.services import docking_rules, mail
-from market.urls import absolute_url
 
 log = logging.getLogger("market.docking")
 

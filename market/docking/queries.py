@@ -10,7 +10,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Need, Offering, Park
 from market.models.docking import (
     CLOSED_STATUSES,

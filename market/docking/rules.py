@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from market.core.errors import InvalidTransition, PermissionDenied
 from market.models.docking import Docking
-from market.services.errors import InvalidTransition, PermissionDenied
 
 # Who takes a step: the side that received the docking, the side that started it,
 # either party, or a fixed side (the provider grants financing and completes courses).

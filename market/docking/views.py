@@ -12,17 +12,19 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from market import downloads
-from market.blueprints.docking import widgets
-from market.blueprints.docking.forms import DockingForm, InterestForm, form_for
-from market.extensions import db
+from market.core import downloads, permissions
+from market.core.errors import DomainError, PermissionDenied
+from market.core.extensions import db
+from market.docking import mail as docking_mail
+from market.docking import queries as docking_queries
+from market.docking import rules as docking_rules
+from market.docking import widgets
+from market.docking import workflow as service
+from market.docking.forms import DockingForm, InterestForm, form_for
+from market.docking.queries import DockingFilters
 from market.models import Need, Offering, Park
 from market.models.docking import Docking
-from market.services import docking as service
-from market.services import docking_mail, docking_queries, docking_rules, permissions
-from market.services import park_tables as tables
-from market.services.docking_queries import DockingFilters
-from market.services.errors import DomainError, PermissionDenied
+from market.parkops import tables
 
 bp = Blueprint("docking", __name__)
 widgets.register(bp)

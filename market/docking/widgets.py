@@ -15,10 +15,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from market.core import permissions
+from market.docking import queries as docking_queries
+from market.docking import rules as docking_rules
 from market.models import Need, Offering
 from market.models.docking import Docking
-from market.services import docking_queries, docking_rules, permissions
-from market.services.park_tables import Cell
+from market.parkops.tables import Cell
 
 log = logging.getLogger("market.docking")
 

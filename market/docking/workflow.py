@@ -2,7 +2,7 @@
 
 Each function checks who may act, changes the records, writes a DockingEvent and
 leaves committing to the caller. Mail goes out after the commit
-(``market.services.docking_mail.notify`` with the events these functions return), so a
+(``market.docking.mail.notify`` with the events these functions return), so a
 refused or rolled-back step never mails anyone.
 """
 
@@ -14,13 +14,15 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from market.extensions import db
-from market.i18n import day, money, money_range
+from market.core import permissions
+from market.core.errors import DomainError, PermissionDenied
+from market.core.extensions import db
+from market.core.i18n import day, money, money_range
+from market.dataset import records
+from market.docking import rules as docking_rules
+from market.docking.rules import size_text
 from market.models import Need, Offering, utcnow
 from market.models.docking import CLOSED_STATUSES, DOCKING_SOURCES, Docking, DockingEvent
-from market.services import docking_rules, permissions, records
-from market.services.docking_rules import size_text
-from market.services.errors import DomainError, PermissionDenied
 
 # Registrations that hold a seat of a course.
 SEAT_STATUSES = ("registered", "completed")

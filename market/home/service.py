@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from market import reference
-from market.extensions import db
+from market.core import reference
+from market.core.extensions import db
+from market.core.reference import Entry
 from market.models import Need, Offering, Organization, Park
-from market.reference import Entry
-from market.services import parks as park_service
+from market.parks import service as park_service
 
 LATEST_COUNT = 6
 PARK_TEASER_COUNT = 6

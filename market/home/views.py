@@ -14,10 +14,10 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from market.i18n import LOCALE_COOKIE
-from market.services import health
-from market.services import home as home_service
-from market.urls import safe_next
+from market.core import health
+from market.core.i18n import LOCALE_COOKIE
+from market.core.urls import safe_next
+from market.home import service as home_service
 
 bp = Blueprint("main", __name__)
 

@@ -29,8 +29,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from market.db import write_intent
-from market.extensions import db
+from market.core.db import write_intent
+from market.core.extensions import db
 from market.models import JobRun, SchedulerLease, utcnow
 
 log = logging.getLogger("market.scheduler")

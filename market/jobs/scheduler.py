@@ -31,7 +31,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
-from market.services import job_runs
+from market.jobs import runs as job_runs
 
 log = logging.getLogger("market.scheduler")
 
@@ -80,7 +80,7 @@ class Scheduler:
     """The BackgroundScheduler, the lease loop and the exactly-once wrapper of every job."""
 
     def __init__(self, app: Flask, specs: list[JobSpec] | None = None) -> None:
-        from market.services import scheduled_jobs
+        from market.jobs import scheduled as scheduled_jobs
 
         self.app = app
         self.zone = ZoneInfo(str(app.config.get("SCHEDULER_TIMEZONE", "Asia/Shanghai")))

@@ -8,10 +8,10 @@ import unicodedata
 import click
 from flask.cli import with_appcontext
 
-from market.cli import fail
-from market.commands import ProgressBar
-from market.services import search_query, search_sync
-from market.services.search_query import FilterSyntaxError, SearchOutcome, SearchRequest
+from market.core.cli_output import ProgressBar, fail
+from market.listing_search import query as search_query
+from market.listing_search import sync as search_sync
+from market.listing_search.query import FilterSyntaxError, SearchOutcome, SearchRequest
 from search import SearchError
 from search.listings import INDEXES
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 
-from market import reference
-from market.i18n import category_label, locale_code
+from market.core import reference
+from market.core.i18n import category_label, locale_code
+from market.listing_search import concept_entries
 from market.models import ConceptEntry
-from market.services import concept_entries
 from search.concepts import Concept, ConceptMap, term_key
 
 GENERAL = "general"  # concepts filed under no category

@@ -25,11 +25,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from market.db import read_intent
-from market.extensions import db
+from market.core.db import read_intent
+from market.core.errors import DomainError
+from market.core.extensions import db
 from market.models import ConceptEntry, User
 from market.models.concept_entry import CONCEPT_ENTRY_KINDS, TERM_MAX
-from market.services.errors import DomainError
 from search.concepts import Addition, ConceptMap, term_key
 
 EXTENSION = "market_concept_entries"

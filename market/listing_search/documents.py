@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, scoped_session, selectinload
 
-from market import reference
+from market.core import reference
 from market.models import Need, Offering
 
 Listing = Offering | Need

@@ -11,9 +11,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SearchField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from market.services import concept_browse
-from market.services.concept_entries import KIND_LABELS
-from market.services.zero_results import INDEXES
+from market.listing_search import concept_browse
+from market.listing_search.concept_entries import KIND_LABELS
+from market.listing_search.zero_results import INDEXES
 
 ALL = ("", _l("全部"))
 INDEX_LABELS: dict[str, Any] = {"offerings": _l("供给"), "needs": _l("需求")}

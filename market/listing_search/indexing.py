@@ -22,8 +22,8 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
-from market.reference import SEED_DIR
-from market.services import concept_entries
+from market.core.reference import SEED_DIR
+from market.listing_search import concept_entries
 from search import SearchBackend, create_backend
 from search.concepts import ConceptMap, load_concepts
 from search.errors import SearchError

@@ -18,9 +18,9 @@ from sqlalchemy import Connection, event, insert, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import History
 
+from market.listing_search.documents import index_of
 from market.models import Need, Offering, Organization, Park, SearchOutbox, offering_parks
 from market.models.base import utcnow
-from market.services.search_documents import index_of
 from search import PUBLIC_STATUSES
 
 # session.info keys

@@ -21,10 +21,11 @@ from typing import Any
 from markupsafe import escape
 from sqlalchemy import select
 
-from market.extensions import db
+from market.core.extensions import db
+from market.listing_search import indexing
+from market.listing_search import understanding as search_understanding
+from market.listing_search.documents import PRICE_BANDS, Listing, load_by_refs
 from market.models import Park
-from market.services import indexing, search_understanding
-from market.services.search_documents import PRICE_BANDS, Listing, load_by_refs
 from search import Eq, Filter, In, Query, Sort
 from search.listings import INDEXES
 from search.understand import Understanding

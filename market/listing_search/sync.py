@@ -27,11 +27,11 @@ from flask import Flask, has_app_context
 from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.orm import Session
 
-from market.db import write_intent
-from market.extensions import db
-from market.models import SearchOutbox, utcnow
-from market.services import indexing, search_outbox
-from market.services.search_documents import (
+from market.core.db import write_intent
+from market.core.extensions import db
+from market.listing_search import indexing
+from market.listing_search import outbox as search_outbox
+from market.listing_search.documents import (
     INDEX_MODELS,
     document,
     load_by_refs,
@@ -39,6 +39,7 @@ from market.services.search_documents import (
     public_documents,
     public_refs,
 )
+from market.models import SearchOutbox, utcnow
 from search import Eq, Filter, Hit, SearchBackend, SearchError, WriteOutcome
 from search.listings import INDEXES
 

@@ -20,10 +20,10 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from market.extensions import db
+from market.core.extensions import db
+from market.core.reference import REFERENCE_DIR, SEED_DIR
+from market.listing_search import indexing
 from market.models import Park
-from market.reference import REFERENCE_DIR, SEED_DIR
-from market.services import indexing
 from search.concepts import ConceptMap
 from search.errors import SearchError
 from search.listings import INDEXES, listing_settings

@@ -23,13 +23,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from market.db import write_intent
-from market.extensions import db
+from market.core.db import write_intent
+from market.core.errors import DomainError
+from market.core.extensions import db
+from market.core.report_period import InvalidPeriod, Period, local_today
 from market.models import ZeroResultQuery, utcnow
 from market.models.concept_entry import ZERO_QUERY_MAX
-from market.services import park_tables
-from market.services.errors import DomainError
-from market.services.report_period import InvalidPeriod, Period, local_today
+from market.parkops import tables as park_tables
 from search.listings import INDEXES
 
 KEEP_DAYS = 180

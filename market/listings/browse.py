@@ -15,12 +15,12 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, Select, literal, or_, select
 from sqlalchemy.orm import selectinload
 
-from market import reference
-from market.extensions import db
+from market.core import reference
+from market.core.extensions import db
+from market.core.json_sql import json_array_contains
 from market.models import Need, Offering, Park
 from market.models.listing import OFFERING_KINDS
-from market.services.json_sql import json_array_contains
-from market.services.parks import serves_park
+from market.parks.service import serves_park
 
 SORTS = ("newest", "price")
 QUERY_MAX = 100

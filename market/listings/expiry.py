@@ -36,13 +36,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from market.db import write_intent
-from market.extensions import db
+from market.core import mail
+from market.core.db import write_intent
+from market.core.errors import DomainError, NotFound
+from market.core.extensions import db
+from market.core.links import due_key, link, read_renew_token, renew_token
+from market.listing_search import outbox as search_outbox
+from market.listing_search.documents import index_of
 from market.models import ExpiryNotice, ListingEvent, Need, Offering, User, utcnow
-from market.services import mail, match_outbox, search_outbox
-from market.services.digest_links import due_key, link, read_renew_token, renew_token
-from market.services.errors import DomainError, NotFound
-from market.services.search_documents import index_of
+from market.recommendations import outbox as match_outbox
 
 log = logging.getLogger("market.expiry")
 

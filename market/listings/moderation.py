@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from market.extensions import db
+from market.core import mail, permissions
+from market.core.errors import NotFound
+from market.core.extensions import db
+from market.core.urls import absolute_url
 from market.models import Need, Offering, Organization, Park
-from market.services import mail, permissions
-from market.services.errors import NotFound
-from market.urls import absolute_url
 
 log = logging.getLogger("market.moderation")
 

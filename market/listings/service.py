@@ -15,13 +15,13 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from market import reference
-from market.extensions import db
+from market.core import permissions, reference
+from market.core.errors import DomainError, InvalidTransition
+from market.core.extensions import db
+from market.dataset import records
 from market.models import ListingEvent, Need, Offering, Organization, Park, utcnow
 from market.models.listing import TRAINING_MODES
 from market.models.organization import ORG_SIZES
-from market.services import permissions, records
-from market.services.errors import DomainError, InvalidTransition
 
 Listing = Offering | Need
 

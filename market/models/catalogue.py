@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models.base import HasRef, Timestamps, UTCDateTime
 
 if TYPE_CHECKING:

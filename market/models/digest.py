@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models.base import UTCDateTime, utcnow
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models.base import UTCDateTime, utcnow
 
 RUN_OUTCOMES = ("running", "ok", "failed", "skipped")

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models.base import HasRef, Timestamps, UTCDateTime, utcnow
 
 if TYPE_CHECKING:

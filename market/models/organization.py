@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models.base import HasRef, Timestamps
 
 if TYPE_CHECKING:

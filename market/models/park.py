@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models.base import HasRef, Timestamps
 
 PARK_LEVELS = ("national", "provincial", "municipal")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models.base import UTCDateTime, utcnow
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models.base import UTCDateTime, utcnow
 
 OUTBOX_OPS = ("upsert", "delete")

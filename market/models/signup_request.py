@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models.base import UTCDateTime, utcnow
 
 

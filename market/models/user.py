@@ -11,7 +11,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models.base import HasRef, Timestamps, UTCDateTime, utcnow
 
 if TYPE_CHECKING:

@@ -103,13 +103,11 @@ def _after_rollback(session: Session, *_args: Any) -> None:
     session.info.pop(_DIRTY, None)
 
 
-def _install() -> None:
+def init_app(app: Flask) -> None:
+    """Mark the figures dirty on writes that change them (once per process)."""
     if event.contains(Session, "after_commit", _after_commit):
         return
     event.listen(Session, "after_flush", _mark_dirty)
     event.listen(Session, "do_orm_execute", _mark_dirty_statement)
     event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_soft_rollback", _after_rollback)
-
-
-_install()

@@ -29,14 +29,14 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select
 from sqlalchemy.orm import selectinload
 
-from market import reference
-from market.extensions import db
+from market.core import reference
+from market.core.errors import NotFound
+from market.core.extensions import db
 from market.models import Need, Offering, Organization, Park, ParkInvitation, offering_parks
 from market.models.base import utcnow
 from market.models.recommendation import Recommendation
-from market.services import park_cache
-from market.services.errors import NotFound
-from market.services.park_sql import has_any, scan_table, unindexed
+from market.parkops import cache as park_cache
+from market.parkops.sql import has_any, scan_table, unindexed
 
 CHAINS_FILE = "industry_chains.json"
 LEVELS = ("park", "province", "national", "none")

@@ -7,11 +7,11 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from market.cli import fail
-from market.services import campaign_report
-from market.services.errors import DomainError
-from market.services.park_scope import for_park
-from market.services.report_period import Period
+from market.core.cli_output import fail
+from market.core.errors import DomainError
+from market.core.report_period import Period
+from market.parkops import report as campaign_report
+from market.parkops.scope import for_park
 
 
 @click.command("report")

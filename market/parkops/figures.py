@@ -23,16 +23,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import selectinload
 
-from market.extensions import db
+from market.core.extensions import db
+from market.core.report_period import Period, local_month, utc_offset_minutes
 from market.models import Need, Offering, Organization
 from market.models.base import utcnow
 from market.models.catalogue import CatalogueEdition
 from market.models.docking import Docking
 from market.models.recommendation import Recommendation
-from market.services import matching, park_cache
-from market.services.park_scope import Scope
-from market.services.park_sql import scan_table, unindexed
-from market.services.report_period import Period, local_month, utc_offset_minutes
+from market.parkops import cache as park_cache
+from market.parkops.scope import Scope
+from market.parkops.sql import scan_table, unindexed
+from market.recommendations import service as matching
 
 # Dockings between an enterprise and a solution provider (the funnel's "requested").
 DOCKING_KINDS = ("request", "interest")

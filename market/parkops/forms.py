@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from market.services.park_invitations import MESSAGE_MAX
+from market.parkops.invitations import MESSAGE_MAX
 
 
 class InviteForm(FlaskForm):

@@ -16,11 +16,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from market.extensions import db
+from market.core import mail, permissions
+from market.core.errors import DomainError, InvalidTransition, NotFound
+from market.core.extensions import db
+from market.core.urls import absolute_url
 from market.models import Offering, Park, ParkInvitation, User, utcnow
-from market.services import mail, permissions
-from market.services.errors import DomainError, InvalidTransition, NotFound
-from market.urls import absolute_url
 
 VALID_DAYS = 14
 MESSAGE_MAX = 500

@@ -15,12 +15,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import func, select
 
-from market.extensions import db
+from market.core.extensions import db
+from market.core.report_period import Period
 from market.models import Park
-from market.services import park_figures
-from market.services.park_figures import Dashboard
-from market.services.park_scope import Scope
-from market.services.report_period import Period
+from market.parkops import figures as park_figures
+from market.parkops.figures import Dashboard
+from market.parkops.scope import Scope
 
 # The order of the summary rows in XLSX and PDF; labels are looked up at render time.
 SUMMARY_KEYS = (
@@ -120,7 +120,7 @@ def _title(report: dict[str, Any]) -> str:
 def to_xlsx(report: dict[str, Any], board: Dashboard | None = None) -> bytes:
     """A workbook: 汇总 (summary), 分类 (by category), 月度 (by month), and, given the
     dashboard, 服务商 (most active providers)."""
-    from market.i18n import category_label
+    from market.core.i18n import category_label
 
     book = Workbook()
     sheet = book.active
@@ -170,8 +170,8 @@ def to_pdf(report: dict[str, Any], board: Dashboard | None = None) -> bytes:
 
     Raises pdf_document.FontMissing when no Chinese font is installed.
     """
-    from market.i18n import category_label, money
-    from market.services.pdf_document import PdfDocument
+    from market.core.i18n import category_label, money
+    from market.core.pdf import PdfDocument
 
     title = _title(report)
     doc = PdfDocument(title=title, footer=title)

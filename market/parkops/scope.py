@@ -8,12 +8,12 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, or_, select
 
-from market import reference
-from market.extensions import db
+from market.core import reference
+from market.core.errors import NotFound
+from market.core.extensions import db
 from market.models import Offering, Park, offering_parks
-from market.services import parks as park_service
-from market.services.errors import NotFound
-from market.services.park_sql import has_any
+from market.parkops.sql import has_any
+from market.parks import service as park_service
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 ``values``. On SQLite a plain substring test of each value's JSON text (escaped, as
 SQLAlchemy's default serializer writes it, and raw UTF-8) skips the rows that cannot
 match before ``json_each`` confirms the ones that might: the same answer as
-``market.services.json_sql.json_array_contains``, several times faster on a full scan.
+``market.core.json_sql.json_array_contains``, several times faster on a full scan.
 PostgreSQL uses its ``?|`` operator.
 """
 

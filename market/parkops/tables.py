@@ -17,8 +17,8 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from market.services.industry_chains import Candidate
-from market.services.park_figures import Dashboard
+from market.parkops.chains import Candidate
+from market.parkops.figures import Dashboard
 
 Cell = str | int | float | None
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -53,7 +53,7 @@ TABLE_NAMES = ("category", "month", "funnel", "providers")
 
 def table(name: str, board: Dashboard) -> Table:
     """The dashboard table ``name`` (one of TABLE_NAMES); KeyError for another name."""
-    from market.i18n import category_label
+    from market.core.i18n import category_label
 
     if name == "category":
         return Table(
@@ -148,8 +148,8 @@ def shortlist_table(
     candidates: Sequence[Candidate],
 ) -> tuple[tuple[str, ...], list[tuple[Cell, ...]]]:
     """Headers and rows of a 招商 shortlist export."""
-    from market.i18n import category_label
-    from market.urls import absolute_url
+    from market.core.i18n import category_label
+    from market.core.urls import absolute_url
 
     headers = (
         _("供给编号"),

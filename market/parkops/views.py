@@ -16,25 +16,22 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from market import downloads, reference
-from market.blueprints.parkops.forms import AnswerForm, InviteForm
-from market.extensions import db
+from market.core import downloads, permissions, reference
+from market.core.errors import DomainError, PermissionDenied
+from market.core.extensions import db
+from market.core.pdf import FontMissing
+from market.core.report_period import InvalidPeriod, Period
+from market.core.urls import safe_next
 from market.models import Need, Organization, Park
-from market.services import (
-    campaign_report,
-    industry_chains,
-    park_cache,
-    park_figures,
-    park_invitations,
-    permissions,
-)
-from market.services import park_tables as tables
-from market.services.errors import DomainError, PermissionDenied
-from market.services.park_scope import Scope, for_park, for_province
-from market.services.park_sql import scan_table
-from market.services.pdf_document import FontMissing
-from market.services.report_period import InvalidPeriod, Period
-from market.urls import safe_next
+from market.parkops import cache as park_cache
+from market.parkops import chains as industry_chains
+from market.parkops import figures as park_figures
+from market.parkops import invitations as park_invitations
+from market.parkops import report as campaign_report
+from market.parkops import tables
+from market.parkops.forms import AnswerForm, InviteForm
+from market.parkops.scope import Scope, for_park, for_province
+from market.parkops.sql import scan_table
 
 bp = Blueprint("parkops", __name__)
 

@@ -12,12 +12,12 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, Select, case, func, literal, or_, select
 from sqlalchemy.orm import selectinload
 
-from market import reference
-from market.extensions import db
+from market.core import reference
+from market.core.errors import NotFound
+from market.core.extensions import db
+from market.core.json_sql import json_array_contains
 from market.models import Need, Offering, Organization, Park
 from market.models.park import PARK_LEVELS, ZONE_TYPES
-from market.services.errors import NotFound
-from market.services.json_sql import json_array_contains
 
 LEVEL_LABELS: dict[str, Any] = {
     "national": _l("国家级"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
-from market import reference
-from market.extensions import db
+from market.core import reference
+from market.core.extensions import db
 from market.models.park import PARK_LEVELS, ZONE_TYPES
-from market.services import parks as park_service
+from market.parks import service as park_service
 
 bp = Blueprint("parks", __name__)
 

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import MatchFeedback, Need, Offering, Organization, Recommendation
-from market.services.match_reasons import reason_texts
+from market.recommendations.reasons import reason_texts
 
 CSV_COLUMNS = (
     "created_at",

@@ -16,11 +16,10 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from market.cli import fail
-from market.commands import ProgressBar
-from market.extensions import db
+from market.core.cli_output import ProgressBar, fail
+from market.core.extensions import db
 from market.models import Need, Offering
-from market.services import matching
+from market.recommendations import service as matching
 from matching import Match
 
 LIMIT_MAX = 100

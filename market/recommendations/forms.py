@@ -10,8 +10,8 @@ from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from market.services.match_reasons import RULE_LABELS
-from market.services.matching import REASON_MAX
+from market.recommendations.reasons import RULE_LABELS
+from market.recommendations.service import REASON_MAX
 from matching.weights import SOFT_RULES
 
 SIDE_LABELS: dict[str, Any] = {"need": _l("需求方"), "offering": _l("供给方")}

@@ -4,7 +4,7 @@ The matcher stores each rule's contribution as ``{"rule", "points", "params"}``
 (plain JSON); this module turns one part into one sentence such as 「同属智能质检」,
 「服务江苏省」, 「预算内（报价 20 万元 – 35 万元，预算 50 万元）」 or
 「行业匹配 C36 汽车制造业」, using the category, industry and province labels and
-the money format of :mod:`market.i18n`. A rule this module does not know (a newer
+the money format of :mod:`market.core.i18n`. A rule this module does not know (a newer
 matcher) or params it cannot read render as a generic sentence: never an error.
 """
 
@@ -20,10 +20,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from market.extensions import db
-from market.i18n import category_label, day, industry_label, money, money_range, province_label
+from market.accounts.organizations import SIZE_LABELS
+from market.core.extensions import db
+from market.core.i18n import category_label, day, industry_label, money, money_range, province_label
 from market.models import Park
-from market.services.organizations import SIZE_LABELS
 
 log = logging.getLogger("market.matching")
 

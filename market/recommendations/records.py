@@ -18,9 +18,9 @@ from sqlalchemy import ColumnElement, Select, String, false, func, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
+from market.core.json_sql import json_array_contains
 from market.models import Need, Offering, Organization, Park, offering_parks, utcnow
 from market.models.docking import Docking
-from market.services.json_sql import json_array_contains
 from matching import Blocking, Enterprise, NeedRecord, OfferingRecord, Provider
 from matching.rules import NATIONWIDE
 

@@ -22,11 +22,15 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from market.extensions import db
+from market.core import permissions
+from market.core.errors import DomainError
+from market.core.extensions import db
 from market.models import MatchFeedback, MatchOutbox, Need, Offering, Recommendation, utcnow
-from market.services import match_outbox, match_records, match_settings, match_store, permissions
-from market.services.errors import DomainError
-from market.services.match_reasons import reason_texts
+from market.recommendations import outbox as match_outbox
+from market.recommendations import records as match_records
+from market.recommendations import settings as match_settings
+from market.recommendations import store as match_store
+from market.recommendations.reasons import reason_texts
 from matching import Match
 from matching import complements_for_need as _complements
 from matching import recompute_all as _recompute_all

@@ -15,10 +15,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from market.extensions import db
+from market.core import permissions
+from market.core.errors import DomainError
+from market.core.extensions import db
 from market.models import MatchSettings, utcnow
-from market.services import permissions
-from market.services.errors import DomainError
 from matching import Weights, load_weights
 from matching.weights import SOFT_RULES
 

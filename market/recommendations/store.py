@@ -30,10 +30,13 @@ from sqlalchemy import bindparam, delete, func, insert, select, text, type_coerc
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
 
-from market.db import write_intent
-from market.extensions import db
+from market.core.db import write_intent
+from market.core.extensions import db
+from market.listing_search import indexing
 from market.models import MatchFeedback, Recommendation, utcnow
-from market.services import indexing, match_outbox, match_records, match_settings
+from market.recommendations import outbox as match_outbox
+from market.recommendations import records as match_records
+from market.recommendations import settings as match_settings
 from matching import (
     AllMatches,
     Context,

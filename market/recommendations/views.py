@@ -27,20 +27,22 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from market import downloads
-from market.blueprints.listing_views import load
-from market.blueprints.matching.forms import (
+from market.core import downloads, permissions
+from market.core.errors import DomainError
+from market.core.extensions import db, login_manager
+from market.core.urls import safe_next
+from market.listings.views.common import load
+from market.models import Need, Offering
+from market.recommendations import admin as match_admin
+from market.recommendations import service as matching
+from market.recommendations import settings as match_settings
+from market.recommendations.forms import (
     RULE_LABELS,
     SIDE_LABELS,
     FeedbackFilterForm,
     FeedbackForm,
     WeightsForm,
 )
-from market.extensions import db, login_manager
-from market.models import Need, Offering
-from market.services import match_admin, match_settings, matching, permissions
-from market.services.errors import DomainError
-from market.urls import safe_next
 from matching.weights import SOFT_RULES
 
 bp = Blueprint("matching", __name__)

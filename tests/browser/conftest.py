@@ -46,8 +46,8 @@ from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from market import create_app
-from market.db import write_intent
-from market.extensions import db
+from market.core.db import write_intent
+from market.core.extensions import db
 from tests.conftest import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"

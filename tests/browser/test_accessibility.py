@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from market.accounts import service as accounts
 from market.models import User
-from market.services import accounts
 from tests.conftest import make_need, make_offering, make_org, make_park, make_user
 
 Seed = Callable[[Callable[[], Any]], Any]

@@ -9,10 +9,10 @@ from typing import Any
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from market.extensions import db
+from market.catalogue import compile as catalogue_compile
+from market.catalogue import service
+from market.core.extensions import db
 from market.models import Park, utcnow
-from market.services import catalogue as service
-from market.services import catalogue_compile
 from tests.browser import test_accessibility as a11y
 from tests.conftest import PASSWORD, make_need, make_offering, make_org, make_park, make_user
 

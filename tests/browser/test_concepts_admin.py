@@ -10,8 +10,9 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from market.services import indexing, search_sync
-from market.services.dataset import import_dataset
+from market.dataset.service import import_dataset
+from market.listing_search import indexing
+from market.listing_search import sync as search_sync
 from tests.browser.conftest import LiveServer, sign_in
 from tests.conftest import make_user
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import DigestPreference, User
 from tests.conftest import make_offering, make_org, make_user
 from tests.factories_digest import make_docking

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import utcnow
 from market.models.docking import Docking
 from tests.browser.test_accessibility import Audit, audit, axe_source  # noqa: F401 (fixtures)

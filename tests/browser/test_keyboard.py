@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Need, Offering
 from tests.conftest import make_need, make_offering, make_org, make_park, make_user
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from market.extensions import db
+from market.core.extensions import db
 from market.models import Need, Offering
 from tests.browser.conftest import LiveServer
 from tests.browser.test_signup import sign_up_and_confirm

@@ -113,7 +113,7 @@ def test_staff_use_the_dashboard_chain_map_shortlist_and_invite_a_provider(
     def served() -> list[str]:
         from sqlalchemy import select
 
-        from market.extensions import db
+        from market.core.extensions import db
 
         offering = db.session.scalar(select(Offering).where(Offering.ref == world["offering"]))
         assert offering is not None

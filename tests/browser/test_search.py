@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from market.services import indexing
+from market.listing_search import indexing
 from tests.browser.conftest import LiveServer
 from tests.conftest import make_offering, make_org, make_park
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from market.services.indexing import file_concepts
+from market.listing_search.indexing import file_concepts
 from matching import (
     Context,
     Enterprise,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from market.services.indexing import file_concepts
+from market.listing_search.indexing import file_concepts
 from matching import Context, NeedRecord, load_weights, rank_for_need
 from matching.text import TextModel
 from tests.matching.demo_records import Demo, load_demo, need_record

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from market.services.indexing import file_concepts
+from market.listing_search.indexing import file_concepts
 from search import SearchBackend, create_backend
 from search.listings import listing_settings
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from market.services.indexing import file_concepts
-from market.services.search_understanding import engine_filters, fixed_places
+from market.listing_search.indexing import file_concepts
+from market.listing_search.understanding import engine_filters, fixed_places
 from search import SearchBackend, create_backend
 from search.listings import listing_settings
 from search.understand import PlaceName, Understander, Understanding

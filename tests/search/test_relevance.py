@@ -14,7 +14,7 @@ import math
 
 import pytest
 
-from market.services.search_understanding import engine_filters
+from market.listing_search.understanding import engine_filters
 from search import SearchBackend, create_backend
 from search.listings import listing_settings
 from tests.search.conftest import ROOT, SYNONYMS, demo_documents

@@ -15,9 +15,10 @@ from wtforms.validators import (
     Length,
 )
 
-from market.blueprints.field_rules import Record
-from market.blueprints.orgs.forms import BLANK, OrgFieldsForm
-from market.services import accounts, organizations
+from market.accounts import organizations
+from market.accounts import service as accounts
+from market.accounts.forms.orgs import BLANK, OrgFieldsForm
+from market.listings.forms.field_rules import Record
 
 MIN = accounts.PASSWORD_MIN_LENGTH
 

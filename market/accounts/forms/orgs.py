@@ -17,13 +17,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
-from market import reference
-from market.blueprints.field_rules import Record
-from market.i18n import industry_label, province_label
+from market.accounts import organizations
+from market.accounts import service as accounts
+from market.accounts.members import ORG_ROLES
+from market.core import reference
+from market.core.i18n import industry_label, province_label
+from market.listings.forms.field_rules import Record
 from market.models import Organization
 from market.models.organization import ORG_SIZES, PARK_BOUND_KINDS
-from market.services import accounts, organizations
-from market.services.members import ORG_ROLES
 
 BLANK = ("", _l("请选择"))
 

@@ -22,14 +22,15 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from market.blueprints.auth import forms
-from market.extensions import db, limiter
-from market.i18n import LOCALE_COOKIE
-from market.logs import escape
+from market.accounts import service as accounts
+from market.accounts import signup
+from market.accounts.forms import auth as forms
+from market.core.errors import DomainError
+from market.core.extensions import db, limiter
+from market.core.i18n import LOCALE_COOKIE
+from market.core.logs import escape
+from market.core.urls import safe_next
 from market.models import User
-from market.services import accounts, signup
-from market.services.errors import DomainError
-from market.urls import safe_next
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("market.auth")

@@ -9,11 +9,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from market.blueprints.orgs import forms
-from market.extensions import db
+from market.accounts import members, organizations
+from market.accounts import service as accounts
+from market.accounts.forms import orgs as forms
+from market.core import permissions
+from market.core.errors import DomainError
+from market.core.extensions import db
 from market.models import Organization, User
-from market.services import accounts, members, organizations, permissions
-from market.services.errors import DomainError
 
 bp = Blueprint("orgs", __name__)
 

@@ -7,12 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from market import downloads
-from market.blueprints.concepts_admin import forms
-from market.extensions import db, login_manager
-from market.services import concept_browse, concept_entries, indexing, permissions, zero_results
-from market.services.errors import DomainError
-from market.urls import safe_next
+from market.core import downloads, permissions
+from market.core.errors import DomainError
+from market.core.extensions import db, login_manager
+from market.core.urls import safe_next
+from market.listing_search import concept_browse, concept_entries, forms, indexing, zero_results
 
 bp = Blueprint("concepts_admin", __name__)
 

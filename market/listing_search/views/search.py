@@ -16,8 +16,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from market.services import search_query, zero_results
-from market.services.search_query import SearchOutcome, SearchRequest
+from market.listing_search import query as search_query
+from market.listing_search import zero_results
+from market.listing_search.query import SearchOutcome, SearchRequest
 from search import SearchError
 
 bp = Blueprint("search", __name__)

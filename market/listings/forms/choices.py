@@ -14,9 +14,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from market import reference
-from market.extensions import db
-from market.i18n import category_label, locale_code
+from market.core import reference
+from market.core.extensions import db
+from market.core.i18n import category_label, locale_code
 from market.models import Park
 
 Choices = list[tuple[str, str]]

@@ -15,8 +15,9 @@ from typing import Any
 from wtforms import Field
 from wtforms.validators import ValidationError
 
-from market.services import listings, records
-from market.services.errors import DomainError
+from market.core.errors import DomainError
+from market.dataset import records
+from market.listings import service as listings
 
 
 def _html_limits(check: Any) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
-from market import reference
-from market.blueprints import listing_choices as choices
-from market.blueprints.field_rules import Record, Tags
+from market.core import reference
+from market.listings.forms import choices
+from market.listings.forms.field_rules import Record, Tags
 from market.models import Offering, Organization
 
 MULTI_HINT = _l("可多选：按住 Ctrl（Mac 上为 ⌘）点选。")

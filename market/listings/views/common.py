@@ -16,11 +16,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from market.extensions import db
+from market.core import permissions
+from market.core.errors import DomainError, PermissionDenied
+from market.core.extensions import db
+from market.core.urls import safe_next
+from market.listings import service as listings
 from market.models import ListingEvent, Need, Offering
-from market.services import listings, permissions
-from market.services.errors import DomainError, PermissionDenied
-from market.urls import safe_next
 
 Listing = Offering | Need
 Step = Callable[[Any, Any], None]

@@ -7,12 +7,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from market.blueprints.moderation.forms import RejectForm
-from market.extensions import db
+from market.core import permissions
+from market.core.errors import DomainError, PermissionDenied
+from market.core.extensions import db
+from market.core.urls import safe_next
+from market.listings import moderation
+from market.listings import service as listings
+from market.listings.forms.moderation import RejectForm
 from market.models import Need
-from market.services import listings, moderation, permissions
-from market.services.errors import DomainError, PermissionDenied
-from market.urls import safe_next
 
 bp = Blueprint("moderation", __name__)
 

@@ -7,14 +7,16 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from market.blueprints import listing_choices as choices
-from market.blueprints import listing_views as views
-from market.blueprints.needs.forms import NeedForm, need_form_data
-from market.extensions import db
+from market.core import permissions
+from market.core.errors import DomainError, PermissionDenied
+from market.core.extensions import db
+from market.listings import browse
+from market.listings import service as listings
+from market.listings.forms import choices
+from market.listings.forms.needs import NeedForm, need_form_data
+from market.listings.views import common as views
 from market.models import Need
 from market.models.listing import NEED_STATUSES
-from market.services import browse, listings, permissions
-from market.services.errors import DomainError, PermissionDenied
 
 bp = Blueprint("needs", __name__)
 choices.register_filters(bp)

@@ -16,16 +16,20 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from market import downloads
-from market.blueprints import listing_choices as choices
-from market.blueprints import listing_views as views
-from market.blueprints.offerings.forms import OfferingForm, UploadForm, offering_form_data
-from market.extensions import db
-from market.input_guard import accepts_files
+from market.core import downloads, permissions
+from market.core.errors import DomainError, PermissionDenied
+from market.core.extensions import db
+from market.core.input_guard import accepts_files
+from market.dataset import bulk_upload
+from market.docking import mail as docking_mail
+from market.docking import workflow as docking
+from market.listings import browse
+from market.listings import service as listings
+from market.listings.forms import choices
+from market.listings.forms.offerings import OfferingForm, UploadForm, offering_form_data
+from market.listings.views import common as views
 from market.models import Offering
 from market.models.listing import OFFERING_STATUSES
-from market.services import browse, bulk_upload, docking, docking_mail, listings, permissions
-from market.services.errors import DomainError, PermissionDenied
 
 bp = Blueprint("offerings", __name__)
 choices.register_filters(bp)

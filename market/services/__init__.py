@@ -1,1 +1,0 @@
-"""Business rules. Views call these; these raise the exceptions in ``errors``."""
