@@ -36,24 +36,24 @@ TESTS = Path(__file__).resolve().parent
 # long modules handed out first the run ends on short ones and both workers finish
 # together. A module missing here still runs, in its place in the collection.
 RUN_FIRST = (
-    "test_no_server_errors.py",
-    "test_authorization_matrix.py",
+    "app/test_no_server_errors.py",
+    "app/test_authorization_matrix.py",
     "browser/test_accessibility.py",
-    "test_sqlite_concurrency.py",
+    "app/test_sqlite_concurrency.py",
     "browser/test_docking.py",
     "browser/test_keyboard.py",
     "browser/test_listing_flows.py",
     "browser/test_catalogue.py",
-    "test_login_limit_gunicorn.py",
-    "test_api_fuzz.py",
-    "test_dataset_import_export.py",
-    "test_upload_limits.py",
-    "test_scheduler.py",
+    "accounts/test_login_limit_gunicorn.py",
+    "api/test_api_fuzz.py",
+    "dataset/test_dataset_import_export.py",
+    "app/test_upload_limits.py",
+    "jobs/test_scheduler.py",
     "browser/test_parkops.py",
-    "test_matching_cli.py",
-    "test_docking_pages.py",
-    "test_docking_service.py",
-    "test_csrf_everywhere.py",
+    "recommendations/test_matching_cli.py",
+    "docking/test_docking_pages.py",
+    "docking/test_docking_service.py",
+    "app/test_csrf_everywhere.py",
 )
 
 

@@ -29,10 +29,10 @@ from market.core.db import write_intent
 from market.core.extensions import db
 from market.jobs.scheduler import Scheduler
 from market.models import MailJob, Organization, SignupRequest, User, utcnow
+from tests.accounts.test_auth import confirm_link, signup_data, text_of
+from tests.app.route_matrix import CSRF_MESSAGE, csrf_token
 from tests.conftest import PASSWORD, IsolatedClient, mail_text, make_user, read_outbox
-from tests.route_matrix import CSRF_MESSAGE, csrf_token
 from tests.smtp_server import SMTPServer, free_port
-from tests.test_auth import confirm_link, signup_data, text_of
 
 TAKEN = "taken@vendor.example.com"
 FRESH = "fresh@vendor.example.com"

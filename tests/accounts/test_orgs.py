@@ -23,7 +23,7 @@ from tests.conftest import (
     make_user,
     read_outbox,
 )
-from tests.factories_parkops import make_docking
+from tests.parkops.factories import make_docking
 
 
 def valid_code(body: str = "91320594MA1W2X3Y4") -> str:

@@ -1,6 +1,6 @@
 """Every route of the URL map, for every role, against own and foreign records.
 
-The table lives in tests/route_matrix.py; a route missing from it fails here by name.
+The table lives in tests/app/route_matrix.py; a route missing from it fails here by name.
 Refused writes must leave every table (and the mail outbox) exactly as it was; allowed
 writes, run on disposable records, must change something, which shows that the payload
 a refused request carried would have done harm had the check been missing.
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.route_matrix import (
+from tests.app.route_matrix import (
     ACTORS,
     ANON,
     FORBIDDEN,

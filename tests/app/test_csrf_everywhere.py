@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.route_matrix import (
+from tests.app.route_matrix import (
     ANON,
     CSRF_MESSAGE,
     OK,

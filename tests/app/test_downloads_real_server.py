@@ -29,8 +29,7 @@ import pytest
 import requests
 from waitress.server import create_server
 
-from tests.conftest import PASSWORD
-from tests.route_matrix import (
+from tests.app.route_matrix import (
     OK,
     ROUTES,
     Actor,
@@ -41,6 +40,7 @@ from tests.route_matrix import (
     open_site,
     routed_endpoints,
 )
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.slow
 

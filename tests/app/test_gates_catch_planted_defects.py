@@ -19,11 +19,11 @@ from market.core import security
 from market.core.extensions import db
 from market.dataset import records
 from market.parks import service as parks
+from tests.api.test_api_fuzz import fuzz_operation
+from tests.app.route_matrix import OK, ROUTES, actor_named, open_site
+from tests.app.test_no_server_errors import fuzz_form
+from tests.app.test_security_headers import _header_problems
 from tests.conftest import make_park
-from tests.route_matrix import OK, ROUTES, actor_named, open_site
-from tests.test_api_fuzz import fuzz_operation
-from tests.test_no_server_errors import fuzz_form
-from tests.test_security_headers import _header_problems
 
 
 def test_header_gate_reports_a_response_without_csp(

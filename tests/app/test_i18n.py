@@ -15,7 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PO_FILE = ROOT / "market" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 # The same keywords as scripts/update-translations.sh passes to pybabel extract.
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}

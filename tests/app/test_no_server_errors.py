@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
-from tests.route_matrix import (
+from tests.app.route_matrix import (
     ANON,
     OK,
     ROUTES,

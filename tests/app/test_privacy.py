@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from market.core.extensions import db
 from market.models import Need, Organization
 from tests.conftest import Auth, make_need, make_offering, make_org, make_park, make_user
-from tests.factories_parkops import make_docking
+from tests.parkops.factories import make_docking
 
 PROVIDER_MAIL = "boss@provider.example.com"
 ENTERPRISE_MAIL = "boss@enterprise.example.com"

@@ -1,6 +1,6 @@
 """Hostile uploads to POST /offerings/upload: refused fast, clearly, and cheaply.
 
-Each file (built in tests/upload_probe.py) goes through the real route with a
+Each file (built in tests/app/upload_probe.py) goes through the real route with a
 signed-in vendor, in a forked process of its own so the memory high-water mark
 belongs to that one request. The answer must be a 4xx with a specific Chinese
 message, within 2 seconds, with less than 200 MB of memory growth (both as the
@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.upload_probe import CASES
+from tests.app.upload_probe import CASES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECONDS = 2.0
 MEMORY_MB = 200.0
 
@@ -54,7 +54,7 @@ def probe(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) ->
         config["DATABASE_URL"] = database_url
     request = {"config": config, "cases": [*EXPECTED, CONTROL]}
     done = subprocess.run(
-        [sys.executable, "-m", "tests.upload_probe"],
+        [sys.executable, "-m", "tests.app.upload_probe"],
         input=json.dumps(request),
         capture_output=True,
         text=True,

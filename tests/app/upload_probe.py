@@ -1,6 +1,6 @@
 """Posts hostile files to POST /offerings/upload, one forked process per file, and measures.
 
-Run by tests/test_upload_limits.py as ``python -m tests.upload_probe`` with a JSON
+Run by tests/app/test_upload_limits.py as ``python -m tests.app.upload_probe`` with a JSON
 request on stdin: an app config (its own instance folder, or the test run's
 PostgreSQL database) and the names of the cases. It creates the tables and a
 signed-in vendor once, then for each case builds the file and forks: the child

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from market.core.extensions import db
 from market.models import DigestPreference, User
 from tests.conftest import make_offering, make_org, make_user
-from tests.factories_digest import make_docking
+from tests.digest.factories import make_docking
 
 Seed = Callable[[Callable[[], Any]], Any]
 

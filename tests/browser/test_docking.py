@@ -14,7 +14,7 @@ from market.models import utcnow
 from market.models.docking import Docking
 from tests.browser.test_accessibility import Audit, audit, axe_source  # noqa: F401 (fixtures)
 from tests.conftest import make_need, make_offering, make_org, make_park, make_user
-from tests.factories_docking import make_docking
+from tests.docking.factories import make_docking
 
 Seed = Callable[[Callable[[], Any]], Any]
 

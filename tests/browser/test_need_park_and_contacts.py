@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import sign_in, sign_out
 from tests.conftest import make_offering, make_org, make_park, make_user
-from tests.factories_parkops import make_docking
+from tests.parkops.factories import make_docking
 
 Seed = Callable[[Callable[[], Any]], Any]
 BOSS = "boss@zhijian.example.com"

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from market.models import Offering
 from tests.conftest import make_need, make_offering, make_org, make_park, make_user
-from tests.factories_parkops import make_docking, make_recommendation
+from tests.parkops.factories import make_docking, make_recommendation
 
 Seed = Callable[[Callable[[], Any]], Any]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.factories_matching import make_market
+from tests.recommendations.factories import make_market
 
 Seed = Callable[[Callable[[], Any]], Any]
 

@@ -10,7 +10,7 @@ from flask.testing import FlaskCliRunner
 from market.catalogue import service
 from market.core.extensions import db
 from market.models import CatalogueEdition
-from tests.factories_catalogue import make_edition, make_park_setup
+from tests.catalogue.factories import make_edition, make_park_setup
 
 
 def test_publish_prints_the_edition_number_and_its_export_paths(

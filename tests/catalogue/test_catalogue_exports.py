@@ -21,8 +21,8 @@ from market.catalogue import exports as catalogue_exports
 from market.core.extensions import db
 from market.core.pdf import font_files
 from market.models import CatalogueEdition, Need, Offering
+from tests.catalogue.factories import make_park_setup, publish_edition
 from tests.conftest import make_offering
-from tests.factories_catalogue import make_park_setup, publish_edition
 
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) is not installed"

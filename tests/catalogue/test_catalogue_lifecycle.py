@@ -16,7 +16,7 @@ from market.core.db import write_intent
 from market.core.errors import DomainError, InvalidTransition
 from market.core.extensions import db
 from market.models import CatalogueEdition, CatalogueEntry, utcnow
-from tests.factories_catalogue import make_edition, make_park_setup, publish_edition
+from tests.catalogue.factories import make_edition, make_park_setup, publish_edition
 
 
 def titles(edition: CatalogueEdition, side: str) -> list[str]:

@@ -14,9 +14,9 @@ from openpyxl import load_workbook
 from market.catalogue import service
 from market.core.extensions import db
 from market.models import CatalogueEdition, utcnow
+from tests.catalogue.factories import ParkSetup, make_edition, make_park_setup, publish_edition
 from tests.conftest import Auth, make_org, make_park, make_user
-from tests.factories_catalogue import ParkSetup, make_edition, make_park_setup, publish_edition
-from tests.factories_parkops import make_docking
+from tests.parkops.factories import make_docking
 
 
 @pytest.fixture

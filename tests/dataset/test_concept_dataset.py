@@ -15,9 +15,9 @@ from market.core.extensions import db
 from market.dataset.service import DatasetError, export_dataset, import_dataset
 from market.listing_search import concept_entries, indexing
 from market.models import ConceptEntry, Park
-from tests.concept_fixtures import write_small_map
 from tests.conftest import make_user
-from tests.test_dataset_import_export import minimal_dataset, write_dataset
+from tests.dataset.test_dataset_import_export import minimal_dataset, write_dataset
+from tests.listing_search.concept_fixtures import write_small_map
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from market.dataset.service import DatasetError, export_dataset, import_dataset
 from market.models import Need, Offering, Organization, Park, User
 from tests.conftest import make_offering
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "seed_data" / "demo"
 FILES = ("parks", "organizations", "offerings", "needs", "users")
 

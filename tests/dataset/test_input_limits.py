@@ -21,7 +21,7 @@ from market.dataset import records
 from market.dataset.service import DatasetError, import_dataset
 from market.models import Need, Offering
 from tests.conftest import Auth, make_org, make_park, make_user
-from tests.test_dataset_import_export import minimal_dataset, snapshot, write_dataset
+from tests.dataset.test_dataset_import_export import minimal_dataset, snapshot, write_dataset
 
 BIG = (2**31, 2**63, 2**70)
 

@@ -25,7 +25,7 @@ from market.dataset import records
 from market.dataset.service import export_dataset, import_dataset
 from market.models.organization import PARK_BOUND_KINDS
 from tests.conftest import Auth, make_org, make_park, make_user
-from tests.test_dataset_import_export import fresh_instance, read_dir, write_dataset
+from tests.dataset.test_dataset_import_export import fresh_instance, read_dir, write_dataset
 
 # Right-to-left and invisible marks, emoji (astral and joined), CJK, a combining accent.
 UNICODE = "\u200f\u202b园区\u202c\u200e😀👩\u200d🏭e\u0301"

@@ -19,7 +19,7 @@ from market.digest import send as digest_send
 from market.digest.collect import current_week, parse_week, week_of
 from market.models import DigestLedger, DigestPreference, MatchFeedback, utcnow
 from tests.conftest import Auth, mail_text, make_offering, make_org, make_user, read_outbox
-from tests.factories_digest import (
+from tests.digest.factories import (
     DigestWorld,
     digest_world,
     freeze_matching,

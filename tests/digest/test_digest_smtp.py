@@ -15,7 +15,7 @@ from market.core.extensions import db
 from market.digest import send as digest_send
 from market.digest.collect import current_week
 from market.models import DigestLedger, DigestPreference
-from tests.factories_digest import DigestWorld, digest_world, freeze_matching
+from tests.digest.factories import DigestWorld, digest_world, freeze_matching
 from tests.smtp_server import SMTPServer
 
 pytestmark = pytest.mark.usefixtures("freeze_matching")

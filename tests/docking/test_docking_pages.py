@@ -24,7 +24,7 @@ from tests.conftest import (
     make_user,
     read_outbox,
 )
-from tests.factories_docking import make_docking, make_sides
+from tests.docking.factories import make_docking, make_sides
 
 
 def page_of(response: object) -> str:

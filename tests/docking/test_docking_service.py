@@ -18,7 +18,7 @@ from market.docking.rules import STEPS, allowed_actions
 from market.models import utcnow
 from market.models.docking import Docking, DockingEvent
 from tests.conftest import mail_text, make_need, make_offering, make_org, make_user, read_outbox
-from tests.factories_docking import Sides, make_docking, make_sides
+from tests.docking.factories import Sides, make_docking, make_sides
 
 
 @pytest.fixture(autouse=True)

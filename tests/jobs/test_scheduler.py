@@ -25,7 +25,7 @@ from market.jobs import runs as job_runs
 from market.jobs.scheduler import JobSpec, Result, Scheduler, enabled
 from market.models import DigestLedger, JobRun, SchedulerLease, utcnow
 from tests.conftest import make_user
-from tests.factories_digest import digest_world, freeze_matching
+from tests.digest.factories import digest_world, freeze_matching
 from tests.smtp_server import SMTPServer
 
 pytestmark = pytest.mark.usefixtures("freeze_matching")
@@ -266,7 +266,7 @@ def _env_of(app: Flask, smtp: SMTPServer, url: str, logs: list[Path]) -> dict[st
         MARKET_SCHEDULER_LEASE_SECONDS="2",
         MARKET_DIGEST_CLAIM_TIMEOUT="1",
         MARKET_DIGEST_SMTP_RETRY_DELAYS="[]",
-        PYTHONPATH=str(Path(__file__).resolve().parent.parent),
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
     )
     return env
 

@@ -16,8 +16,8 @@ from market.listing_search import concept_entries, indexing
 from market.listing_search import query as search_query
 from market.listing_search.concept_entries import EntryInvalid
 from market.models import ConceptEntry
-from tests.concept_fixtures import write_small_map
 from tests.conftest import make_offering, make_user
+from tests.listing_search.concept_fixtures import write_small_map
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from market.core.extensions import db
 from market.core.report_period import local_today
 from market.listing_search import indexing, zero_results
 from market.models import ConceptEntry, ZeroResultQuery, utcnow
-from tests.concept_fixtures import write_small_map
 from tests.conftest import Auth, make_offering, make_user
+from tests.listing_search.concept_fixtures import write_small_map
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from market.listing_search import indexing
 from market.models import SearchOutbox
 from tests.conftest import make_need, make_offering, make_org, make_park
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _world() -> None:

@@ -25,7 +25,7 @@ from market.models import Offering, SearchOutbox, utcnow
 from search import IndexUnavailable, WriteOutcome
 from tests.conftest import make_need, make_offering, make_org, make_park
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _outbox() -> list[tuple[str, str, str]]:

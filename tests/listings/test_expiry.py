@@ -16,7 +16,7 @@ from market.listing_search import outbox as search_outbox
 from market.listings import expiry
 from market.models import ExpiryNotice, Need, Offering, utcnow
 from tests.conftest import mail_text, make_need, make_offering, make_org, make_user, read_outbox
-from tests.factories_digest import freeze_matching
+from tests.digest.factories import freeze_matching
 
 pytestmark = pytest.mark.usefixtures("freeze_matching")
 assert freeze_matching

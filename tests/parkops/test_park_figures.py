@@ -21,7 +21,7 @@ from market.parkops import figures as park_figures
 from market.parkops import report as campaign_report
 from market.parkops.scope import Scope, for_park, for_province
 from tests.conftest import make_need, make_offering, make_org, make_park
-from tests.factories_parkops import (
+from tests.parkops.factories import (
     at,
     clear_recommendations,
     make_docking,

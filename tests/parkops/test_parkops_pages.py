@@ -19,7 +19,7 @@ from market.models import Park, User
 from market.parkops import report as campaign_report
 from market.parkops.scope import for_park
 from tests.conftest import Auth, make_need, make_offering, make_org, make_park, make_user
-from tests.factories_parkops import (
+from tests.parkops.factories import (
     at,
     clear_recommendations,
     make_docking,

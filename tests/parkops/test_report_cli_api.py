@@ -12,7 +12,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from market.core.extensions import db
 from market.models import Park
 from tests.conftest import make_need, make_offering, make_org, make_park
-from tests.factories_parkops import at, make_docking, make_edition
+from tests.parkops.factories import at, make_docking, make_edition
 
 INTERFACE_KEYS = {
     "park",

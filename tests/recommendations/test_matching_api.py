@@ -7,7 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from market.core.extensions import db
-from tests.factories_matching import Market, make_feedback, make_market
+from tests.recommendations.factories import Market, make_feedback, make_market
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from market.recommendations import records as match_records
 from market.recommendations import settings as match_settings
 from market.recommendations import store as match_store
 from matching import rank_for_need
-from tests.factories_matching import Market, make_feedback, make_market
+from tests.recommendations.factories import Market, make_feedback, make_market
 
-DEMO = Path(__file__).resolve().parents[1] / "seed_data" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "seed_data" / "demo"
 
 
 def run_json(runner: FlaskCliRunner, *args: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from market.core.extensions import db
 from market.models import MatchFeedback, MatchOutbox, MatchSettings
 from tests.conftest import Auth, make_user
-from tests.factories_matching import Market, make_feedback, make_market
+from tests.recommendations.factories import Market, make_feedback, make_market
 
 RULES = ("category", "capability", "industry", "park", "verified", "price", "freshness", "response")
 

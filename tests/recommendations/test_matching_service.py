@@ -26,7 +26,7 @@ from market.recommendations.reasons import reason_texts
 from matching import Match, Part
 from matching.weights import Weights
 from tests.conftest import make_need, make_offering, make_org, make_user
-from tests.factories_matching import Market, make_market
+from tests.recommendations.factories import Market, make_market
 
 
 def refs_for_need(need: Need, limit: int = 20) -> list[str]:
