@@ -25,7 +25,7 @@ BENCH_SECONDS ?= 30
 LOAD_SECONDS ?= 10
 LINT_PATHS := market search matching tests bench
 
-.PHONY: help install demo test lint ruff format-check typecheck security format test-sqlite \
+.PHONY: help install demo test lint ruff format-check typecheck security imports format test-sqlite \
 	test-postgres bench-writers bench-load bench-load-check bench-digest bench-dashboard bench-match bench-match-store bench-catalogue \
 	bench-search bench-security
 
@@ -117,8 +117,8 @@ bench-security: $(VENV)/.installed
 bench-load-check: $(VENV)/.installed
 	$(BIN)/python bench/load.py --seconds 3 --check
 
-## lint            ruff check, ruff format --check, mypy, bandit
-lint: ruff format-check typecheck security
+## lint            ruff check, ruff format --check, mypy, bandit, lint-imports
+lint: ruff format-check typecheck security imports
 
 ruff: $(VENV)/.installed
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -134,6 +134,11 @@ typecheck: $(VENV)/.installed
 security: $(VENV)/.installed
 	$(BIN)/bandit --quiet --recursive --severity-level medium --confidence-level medium \
 		market search matching
+
+## imports         lint-imports: the package boundaries in pyproject.toml (core and models
+##                 import no feature, search and matching nothing of market, features in layers)
+imports: $(VENV)/.installed
+	$(BIN)/lint-imports
 
 ## format          apply ruff's fixes and formatting
 format: $(VENV)/.installed

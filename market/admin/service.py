@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 
 from market.accounts import service as accounts
 from market.core import permissions
+from market.core.db import by_ref
 from market.core.errors import DomainError, NotFound
 from market.core.extensions import db
 from market.models import Need, Offering, Organization, User
@@ -61,7 +62,7 @@ def search_users(
 
 def get_user(ref: str) -> User:
     """The user with this ref; raises NotFound."""
-    user = db.session.scalar(select(User).where(User.ref == ref))
+    user = by_ref(User, ref)
     if user is None:
         raise NotFound(_("用户不存在。"))
     return user

@@ -8,13 +8,12 @@ from flask import jsonify, make_response, url_for
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from market.api import schemas
 from market.core import reference
 from market.core.apidoc import ErrorSchema
-from market.core.extensions import db
+from market.core.db import by_ref
 from market.listing_search import query as search_query
 from market.listing_search import zero_results
 from market.listing_search.query import FilterSyntaxError, SearchRequest
@@ -32,7 +31,7 @@ def not_found_documented(func: Any) -> Any:
 
 
 def _by_ref(model: Any, ref: str) -> Any:
-    row = db.session.scalar(select(model).where(model.ref == ref))
+    row = by_ref(model, ref)
     if row is None or (hasattr(row, "is_public") and not row.is_public):
         abort(404, message="未找到该记录。")
     return row

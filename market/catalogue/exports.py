@@ -15,10 +15,8 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import os
-import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,8 +35,10 @@ from sqlalchemy import select
 from market.catalogue import compile as compile_
 from market.catalogue import present
 from market.core.extensions import db
+from market.core.files import atomic_write
 from market.core.i18n import day
 from market.core.pdf import PdfDocument
+from market.core.tabular import safe_text
 from market.dataset import service as dataset
 from market.models import CatalogueEdition, CatalogueEntry
 
@@ -46,15 +46,9 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("xlsx", "pdf", "csv", "zip")
 DATASET_FILES = ("parks", "organizations", "offerings", "needs")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_WIDTH_MAX = 60
 PDF_TEXT_MAX = 48
 ATOM = "http://www.w3.org/2005/Atom"
-
-
-def neutralise(value: str) -> str:
-    """A cell a spreadsheet must show as text: a leading apostrophe before = + - @ tab CR."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 # --- where the files live -------------------------------------------------------------------
@@ -105,19 +99,6 @@ def write_all_quietly(edition: CatalogueEdition) -> None:
         log.exception("could not write the exports of catalogue %s", edition.ref)
 
 
-def _atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 # --- the exporter ---------------------------------------------------------------------------
 
 
@@ -150,11 +131,11 @@ class Exporter:
                 path = target / file_name(self.edition, fmt)
                 if fmt == "zip":
                     json_dir = self.dataset(target / "json")
-                    _atomic_write(path, lambda fh, src=json_dir: self._zip(fh, src))  # type: ignore[misc]
+                    atomic_write(path, lambda fh, src=json_dir: self._zip(fh, src))  # type: ignore[misc]
                     written += [path, json_dir]
                 else:
                     data = writers[fmt]()
-                    _atomic_write(path, lambda fh, data=data: fh.write(data))  # type: ignore[misc]
+                    atomic_write(path, lambda fh, data=data: fh.write(data))  # type: ignore[misc]
                     written.append(path)
         return written
 
@@ -166,7 +147,7 @@ class Exporter:
         for side, sheet_name in (("supply", _("供给")), ("demand", _("需求"))):
             ws = wb.create_sheet(sheet_name)
             cols = present.columns(side)
-            rows = [[neutralise(v) for v in row] for row in self.rows(side)]
+            rows = [[safe_text(v) for v in row] for row in self.rows(side)]
             headers = [str(c.header) for c in cols]
             for i, width in enumerate(_fitted_widths(headers, rows)):
                 ws.column_dimensions[get_column_letter(i + 1)].width = width
@@ -207,7 +188,7 @@ class Exporter:
             for row in self.rows(side):
                 cells = dict(zip(keys, row, strict=True))
                 writer.writerow(
-                    neutralise(v)
+                    safe_text(v)
                     for v in (
                         present.side_label(side),
                         cells["position"],

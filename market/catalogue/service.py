@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from market.catalogue import compile as compile_
 from market.catalogue import exports as catalogue_exports
 from market.catalogue.compile import Scope
-from market.core.db import write_intent
+from market.core.db import by_ref, write_intent
 from market.core.errors import DomainError, InvalidTransition, NotFound
 from market.core.extensions import db
 from market.models import CatalogueEdition, CatalogueEntry, Docking, Park, utcnow
@@ -49,7 +49,7 @@ def default_title(scope: Scope) -> str:
 
 def get_by_ref(ref: str) -> CatalogueEdition:
     """The edition with this ref; raises NotFound when there is none."""
-    edition = db.session.scalar(select(CatalogueEdition).where(CatalogueEdition.ref == ref))
+    edition = by_ref(CatalogueEdition, ref)
     if edition is None:
         raise NotFound(_("目录不存在。"))
     return edition

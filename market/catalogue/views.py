@@ -38,6 +38,7 @@ from market.catalogue.forms import (
 from market.core import downloads, permissions, reference
 from market.core.errors import DomainError, NotFound
 from market.core.extensions import db
+from market.core.tabular import CSV_MIMETYPE, XLSX_MIMETYPE
 from market.core.urls import safe_next
 from market.models import CatalogueEdition, CatalogueEntry, Park, utcnow
 
@@ -47,9 +48,9 @@ COMPILE_PAGE = 100
 # Above this many entries the edition page shows its contents and one section at a time.
 WHOLE_PAGE_MAX = 600
 DOWNLOAD_TYPES = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xlsx": XLSX_MIMETYPE,
     "pdf": "application/pdf",
-    "csv": "text/csv; charset=utf-8",
+    "csv": CSV_MIMETYPE,
     "zip": "application/zip",
 }
 

@@ -14,15 +14,17 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from flask import Flask, request
-from sqlalchemy import event
+from flask import Flask, abort, request
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 _write_intent: ContextVar[bool] = ContextVar("market_write_intent", default=False)
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SQLITE_BEGIN_MODES = ("immediate", "deferred")
+T = TypeVar("T")
 
 
 @contextmanager
@@ -87,3 +89,46 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _mark_writes() -> None:
         _write_intent.set(immediate_writes and request.method not in _SAFE_METHODS)
+
+
+@contextmanager
+def worker_session(marker: str, lock_key: int) -> Iterator[Session]:
+    """A session of an outbox worker's own whose transaction holds the worker's lock.
+
+    ``marker`` goes in ``session.info`` so the worker's own writes are not queued to
+    its outbox again. Commits when the block ends normally, rolls back otherwise. On
+    SQLite the lock is the database write lock (BEGIN IMMEDIATE), on PostgreSQL the
+    advisory lock ``lock_key``.
+    """
+    from market.core.extensions import db
+
+    with write_intent():
+        session = Session(db.engine, info={marker: True}, expire_on_commit=False)
+        try:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key})
+            else:
+                session.connection()  # begins the transaction: BEGIN IMMEDIATE
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+def by_ref(model: type[T], ref: str) -> T | None:
+    """The row of ``model`` (any model with a ``ref`` column) with this ref, or None."""
+    from market.core.extensions import db
+
+    column = cast(Any, model).ref
+    return cast(T | None, db.session.scalar(select(model).where(column == ref)))
+
+
+def get_or_404(model: type[T], ref: str) -> T:
+    """The row of ``model`` with this ref, or the 404 page (in a view)."""
+    row = by_ref(model, ref)
+    if row is None:
+        abort(404)
+    return row

@@ -28,12 +28,11 @@ from sqlalchemy import select
 from market.core import permissions, reference
 from market.core.errors import DomainError
 from market.core.extensions import db
+from market.core.tabular import CSV_MIMETYPE, XLSX_MIMETYPE
 from market.dataset import records, xlsx_scan
 from market.dataset.service import apply_offering
 from market.models import Offering, Organization, Park
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_MIMETYPE = "text/csv; charset=utf-8"
 TEMPLATE_NAME = "供给批量上传模板"
 DATA_SHEET = "供给"
 HELP_SHEET = "说明"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from market.core import credit_code, reference
+from market.core.errors import DomainError
 from market.models.listing import OFFERING_KINDS, TRAINING_MODES
 from market.models.organization import ORG_KINDS, ORG_SIZES, PARK_BOUND_KINDS
 from market.models.park import PARK_LEVELS, ZONE_TYPES
@@ -602,3 +603,28 @@ _RULES: dict[str, tuple[Rule, ...]] = {
     "needs": (_ranges("needs"), _kind_matches_category, _kind_only_keys("needs")),
     "users": (_user_org,),
 }
+
+
+# --- tags as typed in a form ---------------------------------------------------------------
+
+TAG_SEPARATORS = re.compile(r"[,，、;；\n]+")
+
+
+def split_tags(raw: str | Iterable[str] | None) -> list[str]:
+    """Tags from "设备上云、OEE, 数据采集" (or a list): trimmed, without duplicates, in order.
+
+    Raises DomainError when a tag is too long or there are too many.
+    """
+    if raw is None:
+        return []
+    parts = TAG_SEPARATORS.split(raw) if isinstance(raw, str) else list(raw)
+    tags: list[str] = []
+    for part in parts:
+        tag = " ".join(str(part).split())
+        if tag and tag not in tags:
+            tags.append(tag)
+    if any(len(tag) > TAG_MAX_LENGTH for tag in tags):
+        raise DomainError(_("每个标签不超过 %(n)d 个字。", n=TAG_MAX_LENGTH))
+    if len(tags) > TAGS_MAX:
+        raise DomainError(_("标签最多 %(n)d 个。", n=TAGS_MAX))
+    return tags

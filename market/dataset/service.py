@@ -9,8 +9,6 @@ files so that two exports of the same data are byte-identical.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -25,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from market.core.db import write_intent
 from market.core.errors import DomainError
 from market.core.extensions import db
+from market.core.files import atomic_write
 from market.dataset import concepts as concept_dataset
 from market.dataset import records
 from market.dataset.records import RecordError
@@ -576,13 +575,5 @@ def _user_values(user: User) -> Row:
 
 def write_json(path: Path, rows: list[Row]) -> None:
     """Write atomically, so an interrupted export never leaves half a file behind."""
-    text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a data set is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    data = (json.dumps(rows, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    atomic_write(path, lambda fh: fh.write(data))

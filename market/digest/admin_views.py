@@ -9,6 +9,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from market.core import permissions
+from market.core.db import get_or_404
 from market.core.errors import DomainError
 from market.core.extensions import db, login_manager
 from market.digest import render as digest_render
@@ -34,10 +35,7 @@ def _crumbs(label: str) -> list[tuple[str, str | None]]:
 
 
 def _user(ref: str) -> User:
-    user = db.session.scalar(select(User).where(User.ref == ref))
-    if user is None:
-        abort(404)
-    return user
+    return get_or_404(User, ref)
 
 
 def _week() -> tuple[str, str | None]:

@@ -10,6 +10,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from market.core.db import by_ref
 from market.core.extensions import db
 from market.models import Need, Offering, Park
 from market.models.docking import (
@@ -150,11 +151,11 @@ def park_counts(park_id: int | None, filters: DockingFilters) -> dict[str, int]:
 
 
 def park_named(ref: str) -> Park | None:
-    return db.session.scalar(select(Park).where(Park.ref == ref)) if ref else None
+    return by_ref(Park, ref) if ref else None
 
 
 def find(ref: str) -> Docking | None:
-    return db.session.scalar(select(Docking).where(Docking.ref == ref))
+    return by_ref(Docking, ref)
 
 
 def timeline(docking: Docking) -> list[DockingEvent]:

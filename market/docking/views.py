@@ -13,8 +13,11 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from market.core import downloads, permissions
+from market.core import tabular as tables
+from market.core.db import by_ref
 from market.core.errors import DomainError, PermissionDenied
 from market.core.extensions import db
+from market.core.tabular import CSV_MIMETYPE, XLSX_MIMETYPE
 from market.docking import mail as docking_mail
 from market.docking import queries as docking_queries
 from market.docking import rules as docking_rules
@@ -24,13 +27,11 @@ from market.docking.forms import DockingForm, InterestForm, form_for
 from market.docking.queries import DockingFilters
 from market.models import Need, Offering, Park
 from market.models.docking import Docking
-from market.parkops import tables
 
 bp = Blueprint("docking", __name__)
 widgets.register(bp)
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX}
+EXPORT_TYPES = {"csv": CSV_MIMETYPE, "xlsx": XLSX_MIMETYPE}
 
 
 def _crumbs(*extra: tuple[str, str | None]) -> list[tuple[str, str | None]]:
@@ -367,7 +368,7 @@ def complete(ref: str) -> str | Response:
 
 
 def _course(ref: str) -> Offering:
-    offering = db.session.scalar(select(Offering).where(Offering.ref == ref))
+    offering = by_ref(Offering, ref)
     if offering is None or offering.kind != "training":
         abort(404)
     permissions.require(

@@ -16,11 +16,11 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from market.core import permissions
+from market.core.tabular import Cell
 from market.docking import queries as docking_queries
 from market.docking import rules as docking_rules
 from market.models import Need, Offering
 from market.models.docking import Docking
-from market.parkops.tables import Cell
 
 log = logging.getLogger("market.docking")
 

@@ -14,9 +14,9 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from market.core import health
 from market.core.i18n import LOCALE_COOKIE
 from market.core.urls import safe_next
+from market.home import health
 from market.home import service as home_service
 
 bp = Blueprint("main", __name__)

@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from market.core.db import by_ref as _by_ref
 from market.core.db import read_intent
 from market.core.errors import DomainError
 from market.core.extensions import db
@@ -224,7 +225,7 @@ def remove(ref: str) -> ConceptEntry:
 
 
 def by_ref(ref: str) -> ConceptEntry | None:
-    return db.session.scalar(select(ConceptEntry).where(ConceptEntry.ref == ref))
+    return _by_ref(ConceptEntry, ref)
 
 
 def entries(concept_ids: Iterable[str] | None = None) -> list[ConceptEntry]:

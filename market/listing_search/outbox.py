@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, event, insert, inspect, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import History
 
+from market.core import outbox as core_outbox
 from market.listing_search.documents import index_of
 from market.models import Need, Offering, Organization, Park, SearchOutbox, offering_parks
 from market.models.base import utcnow
@@ -141,19 +142,7 @@ def _write(session: Session, _flush_context: Any) -> None:
     session.info[WRITTEN] = True
 
 
-def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    """Forget per-transaction notes when the transaction or a savepoint ends.
-
-    A rolled-back savepoint takes its rows with it, so after it the next change of
-    the same record must write a row again. (A flush's own inner transaction ends
-    after every flush and changes nothing here.)
-    """
-    if transaction.parent is None or transaction.nested:
-        session.info.pop(SEEN, None)
-        session.info.pop(PENDING, None)
-    if transaction.parent is None:
-        # after_commit (search_sync) has already read it when the commit ends here.
-        session.info.pop(WRITTEN, None)
+_on_transaction_end = core_outbox.forgetter(PENDING, SEEN, WRITTEN)
 
 
 def enqueue(session: Session, index: str, refs: Iterable[str], op: str = "upsert") -> int:
@@ -171,11 +160,4 @@ def enqueue(session: Session, index: str, refs: Iterable[str], op: str = "upsert
 
 def install_listeners() -> None:
     """Hook the outbox into every SQLAlchemy session (once per process)."""
-    hooks = (
-        ("after_flush", _collect),
-        ("after_flush_postexec", _write),
-        ("after_transaction_end", _on_transaction_end),
-    )
-    for name, fn in hooks:
-        if not event.contains(Session, name, fn):
-            event.listen(Session, name, fn)
+    core_outbox.install(_collect, _write, _on_transaction_end)

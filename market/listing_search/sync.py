@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from flask import Flask, has_app_context
-from sqlalchemy import delete, event, func, select, text
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
-from market.core.db import write_intent
+from market.core import db as core_db
 from market.core.extensions import db
 from market.listing_search import indexing
 from market.listing_search import outbox as search_outbox
@@ -85,27 +85,9 @@ class ReconcileReport:
 # --- the worker ----------------------------------------------------------------------
 
 
-@contextmanager
-def worker_session() -> Iterator[Session]:
-    """A session of the worker's own whose transaction holds the worker lock.
-
-    Commits when the block ends normally, rolls back otherwise. On SQLite the lock
-    is the database write lock (BEGIN IMMEDIATE), elsewhere an advisory lock.
-    """
-    with write_intent():
-        session = Session(db.engine, info={search_outbox.WORKER: True}, expire_on_commit=False)
-        try:
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
-            else:
-                session.connection()  # begins the transaction: BEGIN IMMEDIATE
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+def worker_session() -> AbstractContextManager[Session]:
+    """The search worker's session, holding its lock (see core.db.worker_session)."""
+    return core_db.worker_session(search_outbox.WORKER, PG_LOCK_KEY)
 
 
 def _fail(rows: Sequence[SearchOutbox], error: str) -> None:

@@ -23,13 +23,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from market.core import tabular
 from market.core.db import write_intent
 from market.core.errors import DomainError
 from market.core.extensions import db
 from market.core.report_period import InvalidPeriod, Period, local_today
 from market.models import ZeroResultQuery, utcnow
 from market.models.concept_entry import ZERO_QUERY_MAX
-from market.parkops import tables as park_tables
 from search.listings import INDEXES
 
 KEEP_DAYS = 180
@@ -182,7 +182,7 @@ def csv_bytes(rows: list[Row]) -> bytes:
         )
         for row in rows
     ]
-    return park_tables.to_csv(headers, cells)
+    return tabular.to_csv(headers, cells)
 
 
 def default_period(days: int = 30) -> Period:

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Select, literal, or_, select
 from sqlalchemy.orm import selectinload
 
 from market.core import reference
+from market.core.db import by_ref
 from market.core.extensions import db
 from market.core.json_sql import json_array_contains
 from market.models import Need, Offering, Park
@@ -107,7 +108,7 @@ def _offering_province(province: str) -> ColumnElement[bool]:
 
 
 def _park(ref: str) -> Park | None:
-    return db.session.scalar(select(Park).where(Park.ref == ref)) if ref else None
+    return by_ref(Park, ref) if ref else None
 
 
 def offerings_query(filters: ListingFilters) -> Select[tuple[Offering]]:

@@ -6,7 +6,6 @@ leaves committing to the caller (one transaction per request or command).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from market.core import permissions, reference
 from market.core.errors import DomainError, InvalidTransition
 from market.core.extensions import db
 from market.dataset import records
+from market.dataset.records import split_tags
 from market.models import ListingEvent, Need, Offering, Organization, Park, utcnow
 from market.models.listing import TRAINING_MODES
 from market.models.organization import ORG_SIZES
@@ -152,7 +152,6 @@ def after_edit(item: Listing, actor: Any) -> None:
 # caller (web form, upload, API) gets the same answer. Values are validated in full
 # before anything is assigned, so a rejected edit leaves the record untouched.
 
-TAG_SEPARATORS = re.compile(r"[,，、;；\n]+")
 TAG_MAX_LENGTH = records.TAG_MAX_LENGTH
 TAGS_MAX = records.TAGS_MAX
 TITLE_MAX_LENGTH = 200
@@ -166,26 +165,6 @@ FINANCE_FIELDS = (
     "eligible_sizes",
 )
 TRAINING_FIELDS = ("mode", "starts_on", "capacity", "certificate")
-
-
-def split_tags(raw: str | Iterable[str] | None) -> list[str]:
-    """Tags from "设备上云、OEE, 数据采集" (or a list): trimmed, without duplicates, in order.
-
-    Raises DomainError when a tag is too long or there are too many.
-    """
-    if raw is None:
-        return []
-    parts = TAG_SEPARATORS.split(raw) if isinstance(raw, str) else list(raw)
-    tags: list[str] = []
-    for part in parts:
-        tag = " ".join(str(part).split())
-        if tag and tag not in tags:
-            tags.append(tag)
-    if any(len(tag) > TAG_MAX_LENGTH for tag in tags):
-        raise DomainError(_("每个标签不超过 %(n)d 个字。", n=TAG_MAX_LENGTH))
-    if len(tags) > TAGS_MAX:
-        raise DomainError(_("标签最多 %(n)d 个。", n=TAGS_MAX))
-    return tags
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:

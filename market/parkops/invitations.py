@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from market.core import mail, permissions
+from market.core.db import by_ref
 from market.core.errors import DomainError, InvalidTransition, NotFound
 from market.core.extensions import db
 from market.core.urls import absolute_url
@@ -187,7 +188,7 @@ def for_park(park: Park) -> list[ParkInvitation]:
 
 def offering_by_ref(ref: str) -> Offering:
     """The offering with this ref; raises NotFound when there is none."""
-    offering = db.session.scalar(select(Offering).where(Offering.ref == ref))
+    offering = by_ref(Offering, ref)
     if offering is None:
         raise NotFound(_("供给不存在。"))
     return offering

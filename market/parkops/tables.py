@@ -1,27 +1,20 @@
 """The dashboard's tables: one definition feeds the chart, its table view and its CSV.
 
-Also the CSV and XLSX writers of those tables and of the 招商 shortlist. Text cells
-that a spreadsheet would run as a formula (=, +, -, @ first) get a leading apostrophe,
-since names and titles are typed by users.
+Also the 招商 shortlist's table; the CSV and XLSX writers (with the formula guard)
+are core.tabular's.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
+from market.core.tabular import Cell
 from market.parkops.chains import Candidate
 from market.parkops.figures import Dashboard
-
-Cell = str | int | float | None
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -98,39 +91,6 @@ def table(name: str, board: Dashboard) -> Table:
             [(p.name, p.dockings, p.deals, p.deal_amount) for p in board.providers],
         )
     raise KeyError(name)
-
-
-def _safe(value: Cell) -> Cell:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
-    """UTF-8 with a byte-order mark, so Excel on a Chinese Windows opens it correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow(["" if v is None else _safe(v) for v in row])
-    return out.getvalue().encode("utf-8-sig")
-
-
-def to_xlsx(title: str, headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title[:31]
-    sheet.append(list(headers))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([_safe(v) for v in row])
-    for column in ("A", "B", "C", "D", "E", "F", "G"):
-        sheet.column_dimensions[column].width = 22
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def invitation_label(status: str | None) -> str:

@@ -21,6 +21,7 @@ from market.core.errors import DomainError, PermissionDenied
 from market.core.extensions import db
 from market.core.pdf import FontMissing
 from market.core.report_period import InvalidPeriod, Period
+from market.core.tabular import CSV_MIMETYPE, XLSX_MIMETYPE, to_csv, to_xlsx
 from market.core.urls import safe_next
 from market.models import Need, Organization, Park
 from market.parkops import cache as park_cache
@@ -35,8 +36,7 @@ from market.parkops.sql import scan_table
 
 bp = Blueprint("parkops", __name__)
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DOWNLOAD_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX, "pdf": "application/pdf"}
+DOWNLOAD_TYPES = {"csv": CSV_MIMETYPE, "xlsx": XLSX_MIMETYPE, "pdf": "application/pdf"}
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def _chart_csv(scope: Scope, name: str) -> Response:
     board = park_figures.dashboard(scope, period)
     table = tables.table(name, board)
     filename = f"{scope.name}-{table.title}-{period.start}-{period.end}"
-    return _download(tables.to_csv(table.headers, table.rows), filename, "csv")
+    return _download(to_csv(table.headers, table.rows), filename, "csv")
 
 
 def _report_page(scope: Scope) -> str:
@@ -289,8 +289,8 @@ def shortlist_export(ref: str, division: str, segment: str, fmt: str) -> Respons
     headers, rows = tables.shortlist_table(candidates)
     name = f"{scope.name}-{_('招商清单')}-{division}-{seg.code}"
     if fmt == "csv":
-        return _download(tables.to_csv(headers, rows), name, fmt)
-    return _download(tables.to_xlsx(_("招商清单"), headers, rows), name, fmt)
+        return _download(to_csv(headers, rows), name, fmt)
+    return _download(to_xlsx(_("招商清单"), headers, rows), name, fmt)
 
 
 def _invitations_page(scope: Scope, form: InviteForm, status: int = 200) -> tuple[str, int]:

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, case, func, literal, or_, select
 from sqlalchemy.orm import selectinload
 
 from market.core import reference
+from market.core.db import by_ref
 from market.core.errors import NotFound
 from market.core.extensions import db
 from market.core.json_sql import json_array_contains
@@ -157,7 +158,7 @@ def busiest(limit: int) -> list[Park]:
 
 def get_by_ref(ref: str) -> Park:
     """The park with this ref; raises NotFound when there is none."""
-    park = db.session.scalar(select(Park).where(Park.ref == ref))
+    park = by_ref(Park, ref)
     if park is None:
         raise NotFound(_("园区不存在。"))
     return park

@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from market.core.extensions import db
+from market.core.tabular import safe_text
 from market.models import MatchFeedback, Need, Offering, Organization, Recommendation
 from market.recommendations.reasons import reason_texts
 
@@ -126,7 +127,5 @@ def csv_lines(side: str = "", q: str = "", batch: int = 200) -> Iterator[str]:
         offset += batch
 
 
-def _cell(value: str) -> str:
-    """Neutralise spreadsheet formulas (a cell starting with = + - @ runs in Excel)."""
-    text = value or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def _cell(value: str | None) -> str:
+    return safe_text(value or "")

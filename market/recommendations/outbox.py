@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, event, insert, inspect, select
-from sqlalchemy.orm import InstanceState, Session, SessionTransaction
+from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy.orm import InstanceState, Session
 from sqlalchemy.orm.attributes import History
 
+from market.core import outbox as core_outbox
 from market.models import MatchOutbox, Need, Offering, Organization, utcnow
 
 # session.info keys
@@ -122,22 +123,9 @@ def enqueue(session: Session, rows: Iterable[tuple[str, int]]) -> int:
     return len(unique)
 
 
-def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    """Forget per-transaction notes when the transaction or a savepoint ends."""
-    if transaction.parent is None or transaction.nested:
-        session.info.pop(SEEN, None)
-        session.info.pop(PENDING, None)
-    if transaction.parent is None:
-        session.info.pop(WRITTEN, None)
+_on_transaction_end = core_outbox.forgetter(PENDING, SEEN, WRITTEN)
 
 
 def install_listeners() -> None:
     """Hook the outbox into every SQLAlchemy session (once per process)."""
-    hooks = (
-        ("after_flush", _collect),
-        ("after_flush_postexec", _write),
-        ("after_transaction_end", _on_transaction_end),
-    )
-    for name, fn in hooks:
-        if not event.contains(Session, name, fn):
-            event.listen(Session, name, fn)
+    core_outbox.install(_collect, _write, _on_transaction_end)

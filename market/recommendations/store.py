@@ -21,16 +21,16 @@ import json
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, insert, select, text, type_coerce
+from sqlalchemy import bindparam, delete, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.types import UserDefinedType
 
-from market.core.db import write_intent
+from market.core import db as core_db
 from market.core.extensions import db
 from market.listing_search import indexing
 from market.models import MatchFeedback, Recommendation, utcnow
@@ -84,24 +84,9 @@ def state() -> _AppState:
     return got
 
 
-@contextmanager
-def worker_session() -> Iterator[Session]:
-    """A session of the match worker whose transaction holds its lock (SQLite's write
-    lock, a PostgreSQL advisory lock); commits at the end of the block, else rolls back."""
-    with write_intent():
-        session = Session(db.engine, info={match_outbox.WORKER: True}, expire_on_commit=False)
-        try:
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
-            else:
-                session.connection()  # BEGIN IMMEDIATE
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+def worker_session() -> AbstractContextManager[Session]:
+    """The match worker's session, holding its lock (see core.db.worker_session)."""
+    return core_db.worker_session(match_outbox.WORKER, PG_LOCK_KEY)
 
 
 def read_session() -> Session:

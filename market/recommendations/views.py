@@ -28,10 +28,10 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from market.core import downloads, permissions
+from market.core.db import get_or_404 as load
 from market.core.errors import DomainError
 from market.core.extensions import db, login_manager
 from market.core.urls import safe_next
-from market.listings.views.common import load
 from market.models import Need, Offering
 from market.recommendations import admin as match_admin
 from market.recommendations import service as matching

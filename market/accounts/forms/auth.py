@@ -18,7 +18,7 @@ from wtforms.validators import (
 from market.accounts import organizations
 from market.accounts import service as accounts
 from market.accounts.forms.orgs import BLANK, OrgFieldsForm
-from market.listings.forms.field_rules import Record
+from market.dataset.field_rules import Record
 
 MIN = accounts.PASSWORD_MIN_LENGTH
 

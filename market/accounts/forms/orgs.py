@@ -22,7 +22,7 @@ from market.accounts import service as accounts
 from market.accounts.members import ORG_ROLES
 from market.core import reference
 from market.core.i18n import industry_label, province_label
-from market.listings.forms.field_rules import Record
+from market.dataset.field_rules import Record
 from market.models import Organization
 from market.models.organization import ORG_SIZES, PARK_BOUND_KINDS
 

@@ -19,8 +19,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
+from market.dataset.field_rules import Record, Tags
 from market.listings.forms import choices
-from market.listings.forms.field_rules import Record, Tags
 from market.listings.forms.offerings import MULTI_HINT, check_order, tags_text
 from market.models import Need, Park, utcnow
 

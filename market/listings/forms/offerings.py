@@ -22,8 +22,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from market.core import reference
+from market.dataset.field_rules import Record, Tags
 from market.listings.forms import choices
-from market.listings.forms.field_rules import Record, Tags
 from market.models import Offering, Organization
 
 MULTI_HINT = _l("可多选：按住 Ctrl（Mac 上为 ⌘）点选。")

@@ -13,10 +13,10 @@ from typing import Any
 from flask import abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from market.core import permissions
+from market.core.db import get_or_404
 from market.core.errors import DomainError, PermissionDenied
 from market.core.extensions import db
 from market.core.urls import safe_next
@@ -35,10 +35,7 @@ def detail_endpoint(item: Listing) -> str:
 
 def load(model: type[Offering] | type[Need], ref: str) -> Any:
     """The listing with ``ref``, or a 404 page."""
-    item = db.session.scalar(select(model).where(model.ref == ref))
-    if item is None:
-        abort(404)
-    return item
+    return get_or_404(model, ref)
 
 
 def load_visible(model: type[Offering] | type[Need], ref: str) -> Any:

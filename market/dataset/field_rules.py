@@ -17,7 +17,6 @@ from wtforms.validators import ValidationError
 
 from market.core.errors import DomainError
 from market.dataset import records
-from market.listings import service as listings
 
 
 def _html_limits(check: Any) -> dict[str, Any]:
@@ -61,7 +60,7 @@ class Tags:
 
     def __call__(self, form: Any, field: Field) -> None:
         try:
-            tags = listings.split_tags(field.data or "")
+            tags = records.split_tags(field.data or "")
         except DomainError as exc:
             raise ValidationError(exc.message) from None
         for tag in tags:
