@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from market.core import mail, mail_queue
 from market.core.errors import DomainError
 from market.core.extensions import db
-from market.core.links import link
+from market.core.urls import absolute_url as link
 from market.models import MailJob, Organization, User, UserSession, hash_token, utcnow
 from market.models.user import ROLES
 

@@ -30,7 +30,7 @@ from market.accounts.members import ORG_ROLES
 from market.core import mail, mail_queue
 from market.core.errors import DomainError
 from market.core.extensions import db
-from market.core.links import link
+from market.core.urls import absolute_url as link
 from market.models import MailJob, Organization, SignupRequest, User, utcnow
 
 # How long the confirmation link works; older requests are purged by the mail-queue job.

@@ -1,14 +1,11 @@
-"""Signed links in mail (unsubscribe, renew a listing) and absolute URLs without a request.
+"""Signed tokens for links in mail: unsubscribe from the digest, renew a listing.
 
-Mail is rendered by the scheduler and by commands, where there is no request to
-build URLs from; links are built from the URL map and ``BASE_URL`` instead.
+The links themselves are ``core.urls.absolute_url`` (no request needed).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
@@ -16,19 +13,6 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 UNSUBSCRIBE_SALT = "digest-unsubscribe"
 RENEW_SALT = "listing-renew"
 RENEW_MAX_AGE = 45 * 86400  # a reminder's link outlives the listing's expiry by weeks
-
-
-def base_url() -> str:
-    return str(current_app.config["BASE_URL"]).rstrip("/")
-
-
-def link(endpoint: str, **values: Any) -> str:
-    """``BASE_URL`` plus the endpoint's path; raises BuildError for an unknown endpoint."""
-    parts = urlsplit(base_url())
-    adapter = current_app.url_map.bind(
-        parts.netloc or "localhost", script_name=parts.path or "/", url_scheme=parts.scheme
-    )
-    return adapter.build(endpoint, values, force_external=True)
 
 
 # --- unsubscribe ---------------------------------------------------------------------------

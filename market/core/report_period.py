@@ -134,3 +134,10 @@ def _month_sqlite(element: local_month, compiler: SQLCompiler, **kw: Any) -> str
 def _month_postgresql(element: local_month, compiler: SQLCompiler, **kw: Any) -> str:
     column, offset = _operands(element, compiler, **kw)
     return f"to_char({column} + interval '{offset:d} minutes', 'YYYY-MM')"
+
+
+def iso_week(day: date | datetime) -> str:
+    """The ISO week ``day`` falls in, as ``2026-W05``: the digest's week and the
+    scheduler's weekly period key (a digest's week is its job run's period)."""
+    year, week, _day = day.isocalendar()
+    return f"{year}-W{week:02d}"

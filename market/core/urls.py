@@ -1,11 +1,11 @@
-"""URL helpers."""
+"""URL helpers: where a login may send you back to, and absolute links for mail."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app
 
 
 def safe_next(target: str | None, fallback: str) -> str:
@@ -21,7 +21,19 @@ def safe_next(target: str | None, fallback: str) -> str:
     return target.rstrip("?") or fallback
 
 
+def base_url() -> str:
+    """Where the site lives (``MARKET_BASE_URL``), without a trailing slash."""
+    return str(current_app.config["BASE_URL"]).rstrip("/")
+
+
 def absolute_url(endpoint: str, **values: Any) -> str:
-    """A full link for mail: BASE_URL (where the site lives) plus the endpoint's path."""
-    base = str(current_app.config["BASE_URL"]).rstrip("/")
-    return base + url_for(endpoint, _external=False, **values)
+    """A full link for mail: ``BASE_URL`` plus the endpoint's path.
+
+    Built from the URL map, not the request, so the scheduler and commands (no request)
+    build the same links as a page does. Raises BuildError for an unknown endpoint.
+    """
+    parts = urlsplit(base_url())
+    adapter = current_app.url_map.bind(
+        parts.netloc or "localhost", script_name=parts.path or "/", url_scheme=parts.scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)

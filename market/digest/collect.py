@@ -27,7 +27,8 @@ from flask import current_app
 from sqlalchemy import and_, func, or_, select
 
 from market.core.extensions import db
-from market.core.links import link
+from market.core.report_period import iso_week
+from market.core.urls import absolute_url as link
 from market.digest import preferences as digest_prefs
 from market.models import (
     CatalogueEdition,
@@ -78,8 +79,7 @@ def zone() -> ZoneInfo:
 
 
 def week_of(moment: datetime) -> str:
-    year, week, _day = moment.astimezone(zone()).isocalendar()
-    return f"{year}-W{week:02d}"
+    return iso_week(moment.astimezone(zone()))
 
 
 def current_week() -> str:

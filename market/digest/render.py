@@ -20,7 +20,8 @@ from flask_babel import gettext as _
 from werkzeug.routing import MapAdapter
 
 from market.core import mail
-from market.core.links import base_url, unsubscribe_token
+from market.core.links import unsubscribe_token
+from market.core.urls import base_url
 from market.digest.collect import DigestContent, Item, Section, zone
 
 _LABELS: dict[tuple[int, str], dict[str, str]] = {}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from market.core import permissions
 from market.core.errors import DomainError, PermissionDenied
@@ -20,13 +20,22 @@ from market.core.extensions import db
 from market.core.i18n import day, money, money_range
 from market.dataset import records
 from market.docking import rules as docking_rules
+from market.docking.opening import (
+    clean_message,
+    new_docking,
+    record_event,
+    refuse_duplicate,
+    require_enterprise,
+    require_own_open_need,
+    require_public_offering,
+    source_of,
+)
 from market.docking.rules import size_text
 from market.models import Need, Offering, utcnow
-from market.models.docking import CLOSED_STATUSES, DOCKING_SOURCES, Docking, DockingEvent
+from market.models.docking import CLOSED_STATUSES, Docking, DockingEvent
 
 # Registrations that hold a seat of a course.
 SEAT_STATUSES = ("registered", "completed")
-MESSAGE_MAX = 2000
 # The amount columns are 32-bit integers on PostgreSQL (the data format's limit too).
 AMOUNT_MAX = records.MAX_INTEGER
 
@@ -43,136 +52,6 @@ class Outcome:
         """The waitlisted registration a cancellation moved up, if any."""
         others = [e.docking for e in self.events if e.docking is not self.docking]
         return others[0] if others else None
-
-
-# --- starting a docking ------------------------------------------------------------------------
-
-
-def _clean_message(message: str | None) -> str:
-    text = (message or "").strip()
-    if len(text) > MESSAGE_MAX:
-        raise DomainError(_("留言不能超过 %(n)d 个字。", n=MESSAGE_MAX))
-    return text
-
-
-def _source(source: str | None) -> str:
-    return source if source in DOCKING_SOURCES else "listing"
-
-
-def _score(source: str, offering: Offering, need: Need | None) -> float | None:
-    """The stored recommendation score of the pair when the docking came from one."""
-    if source != "recommendation" or need is None:
-        return None
-    from market.models import Recommendation
-
-    score = db.session.scalar(
-        select(Recommendation.score).where(
-            Recommendation.need_id == need.id, Recommendation.offering_id == offering.id
-        )
-    )
-    return float(score) if score is not None else None
-
-
-def open_docking(offering: Offering, enterprise_org_id: int, need: Need | None) -> Docking | None:
-    """The open docking between this enterprise and offering that a new one would repeat.
-
-    One on another of the enterprise's needs is a different project and does not count;
-    one without a need covers every need.
-    """
-    stmt = select(Docking).where(
-        Docking.offering_id == offering.id,
-        Docking.enterprise_org_id == enterprise_org_id,
-        Docking.status.not_in(CLOSED_STATUSES),
-    )
-    if need is not None:
-        stmt = stmt.where(or_(Docking.need_id.is_(None), Docking.need_id == need.id))
-    return db.session.scalars(stmt.order_by(Docking.id).limit(1)).first()
-
-
-def _refuse_duplicate(offering: Offering, enterprise_org_id: int, need: Need | None) -> None:
-    existing = open_docking(offering, enterprise_org_id, need)
-    if existing is not None:
-        raise DomainError(
-            _(
-                "双方已有一条进行中的对接（编号 %(ref)s，%(status)s），"
-                "请在该对接中继续沟通，不必重复申请。",
-                ref=existing.ref,
-                status=docking_rules.status_label(existing.status, existing.kind),
-            )
-        )
-
-
-def _public_offering(offering: Offering) -> None:
-    if not offering.is_public:
-        raise DomainError(_("该供给已下架或已过期，不能再发起对接。"))
-
-
-def _own_open_need(user: Any, need: Need | None) -> None:
-    if need is None:
-        return
-    if need.org_id != user.org_id:
-        raise PermissionDenied(_("只能关联贵机构自己的需求。"))
-    if not need.is_public:
-        raise DomainError(_("所选需求不在征集中，请选择一条征集中的需求。"))
-
-
-def _new(
-    kind: str,
-    offering: Offering,
-    user: Any,
-    *,
-    enterprise_org_id: int,
-    park_id: int | None,
-    status: str,
-    need: Need | None = None,
-    message: str = "",
-    amount_sought: int | None = None,
-    source: str = "listing",
-) -> Docking:
-    docking = Docking(
-        kind=kind,
-        offering=offering,
-        need=need,
-        enterprise_org_id=enterprise_org_id,
-        provider_org_id=offering.org_id,
-        initiator_org_id=user.org_id,
-        initiator_user_id=user.id,
-        park_id=park_id,
-        message=message,
-        status=status,
-        amount_sought=amount_sought,
-        source=source,
-        score=_score(source, offering, need),
-    )
-    db.session.add(docking)
-    db.session.flush()
-    return docking
-
-
-def _event(
-    docking: Docking,
-    status: str,
-    user: Any,
-    note: str = "",
-    amount: int | None = None,
-) -> DockingEvent:
-    event = DockingEvent(
-        docking=docking,
-        status=status,
-        actor_user_id=getattr(user, "id", None),
-        actor_org_id=getattr(user, "org_id", None),
-        note=note,
-        amount=amount,
-    )
-    db.session.add(event)
-    db.session.flush()
-    return event
-
-
-def _require_enterprise(user: Any) -> None:
-    permissions.require(
-        permissions.can_start_docking(user), _("只有园区企业可以申请对接、报名或申请融资。")
-    )
 
 
 def start(
@@ -209,12 +88,12 @@ def request(
 ) -> Outcome:
     """An enterprise's docking request on a public offering (optionally for one of its
     own open needs). Raises PermissionDenied or DomainError (see ``start``)."""
-    _require_enterprise(user)
-    _public_offering(offering)
-    _own_open_need(user, need)
-    text = _clean_message(message)
-    _refuse_duplicate(offering, user.org_id, need)
-    docking = _new(
+    require_enterprise(user)
+    require_public_offering(offering)
+    require_own_open_need(user, need)
+    text = clean_message(message)
+    refuse_duplicate(offering, user.org_id, need)
+    docking = new_docking(
         "request",
         offering,
         user,
@@ -223,9 +102,9 @@ def request(
         status="requested",
         need=need,
         message=text,
-        source=_source(source),
+        source=source_of(source),
     )
-    return Outcome(docking, [_event(docking, "requested", user, text)])
+    return Outcome(docking, [record_event(docking, "requested", user, text)])
 
 
 def express_interest(
@@ -248,10 +127,10 @@ def express_interest(
         raise PermissionDenied(_("只能用贵机构自己的供给表达意向。"))
     if not need.is_public:
         raise DomainError(_("该需求已不在征集中。"))
-    _public_offering(offering)
-    text = _clean_message(message)
-    _refuse_duplicate(offering, need.org_id, need)
-    docking = _new(
+    require_public_offering(offering)
+    text = clean_message(message)
+    refuse_duplicate(offering, need.org_id, need)
+    docking = new_docking(
         "interest",
         offering,
         user,
@@ -260,9 +139,9 @@ def express_interest(
         status="requested",
         need=need,
         message=text,
-        source=_source(source),
+        source=source_of(source),
     )
-    return Outcome(docking, [_event(docking, "requested", user, text)])
+    return Outcome(docking, [record_event(docking, "requested", user, text)])
 
 
 def _lock_offering(offering: Offering) -> None:
@@ -302,18 +181,18 @@ def register(
     Raises PermissionDenied (not an enterprise member) and DomainError (not a course,
     not public, already started, already registered).
     """
-    _require_enterprise(user)
+    require_enterprise(user)
     if offering.kind != "training":
         raise DomainError(_("只有培训课程可以报名。"))
-    _public_offering(offering)
-    _own_open_need(user, need)
+    require_public_offering(offering)
+    require_own_open_need(user, need)
     if offering.starts_on is not None and offering.starts_on < utcnow().date():
         raise DomainError(_("该课程已于 %(day)s 开班，不能再报名。", day=day(offering.starts_on)))
-    text = _clean_message(message)
+    text = clean_message(message)
     _lock_offering(offering)
-    _refuse_duplicate(offering, user.org_id, None)
+    refuse_duplicate(offering, user.org_id, None)
     status = "registered" if has_seat(offering) else "waitlisted"
-    docking = _new(
+    docking = new_docking(
         "registration",
         offering,
         user,
@@ -322,9 +201,9 @@ def register(
         status=status,
         need=need,
         message=text,
-        source=_source(source),
+        source=source_of(source),
     )
-    return Outcome(docking, [_event(docking, status, user, text)])
+    return Outcome(docking, [record_event(docking, status, user, text)])
 
 
 def check_financing(offering: Offering, org: Any, amount_sought: int | None) -> None:
@@ -372,15 +251,15 @@ def apply_financing(
     Raises PermissionDenied (not an enterprise member) and DomainError (not a finance
     product, not public, amount missing or out of range, size not eligible, duplicate).
     """
-    _require_enterprise(user)
+    require_enterprise(user)
     if offering.kind != "finance":
         raise DomainError(_("只有金融产品可以申请融资。"))
-    _public_offering(offering)
-    _own_open_need(user, need)
+    require_public_offering(offering)
+    require_own_open_need(user, need)
     check_financing(offering, user.org, amount_sought)
-    text = _clean_message(message)
-    _refuse_duplicate(offering, user.org_id, need)
-    docking = _new(
+    text = clean_message(message)
+    refuse_duplicate(offering, user.org_id, need)
+    docking = new_docking(
         "financing",
         offering,
         user,
@@ -390,9 +269,9 @@ def apply_financing(
         need=need,
         message=text,
         amount_sought=amount_sought,
-        source=_source(source),
+        source=source_of(source),
     )
-    return Outcome(docking, [_event(docking, "requested", user, text, amount_sought)])
+    return Outcome(docking, [record_event(docking, "requested", user, text, amount_sought)])
 
 
 # --- steps -------------------------------------------------------------------------------------
@@ -417,7 +296,7 @@ def act(
     missing reason).
     """
     step = docking_rules.check(docking, action, getattr(user, "org_id", None))
-    text = _clean_message(note)
+    text = clean_message(note)
     if step.target == "deal":
         if amount is None or amount <= 0 or amount > AMOUNT_MAX:
             raise DomainError(
@@ -440,7 +319,7 @@ def act(
     if step.target in CLOSED_STATUSES:
         docking.closed_at = now
     docking.updated_at = now
-    outcome = Outcome(docking, [_event(docking, step.target, user, text, amount)])
+    outcome = Outcome(docking, [record_event(docking, step.target, user, text, amount)])
     if freed_seat:
         promoted = promote_waitlisted(docking.offering)
         if promoted is not None:
@@ -492,5 +371,5 @@ def _promote(offering: Offering, most: int | None, why: str) -> list[DockingEven
     for waiting in db.session.scalars(stmt).all():
         waiting.status = "registered"
         waiting.updated_at = utcnow()
-        events.append(_event(waiting, "registered", None, why))
+        events.append(record_event(waiting, "registered", None, why))
     return events

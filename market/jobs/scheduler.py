@@ -31,6 +31,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
+from market.core.report_period import iso_week
 from market.jobs import runs as job_runs
 
 log = logging.getLogger("market.scheduler")
@@ -60,8 +61,7 @@ class JobSpec:
             start = (now - timedelta(days=now.weekday())).replace(
                 hour=0, minute=0, second=0, microsecond=0
             )
-            year, week, _day = now.isocalendar()
-            return start, f"{year}-W{week:02d}"
+            return start, iso_week(now)
         if self.granularity == "day":
             start = now.replace(hour=0, minute=0, second=0, microsecond=0)
             return start, start.date().isoformat()

@@ -40,7 +40,8 @@ from market.core import mail
 from market.core.db import write_intent
 from market.core.errors import DomainError, NotFound
 from market.core.extensions import db
-from market.core.links import due_key, link, read_renew_token, renew_token
+from market.core.links import due_key, read_renew_token, renew_token
+from market.core.urls import absolute_url as link
 from market.listing_search import outbox as search_outbox
 from market.listing_search.documents import index_of
 from market.models import ExpiryNotice, ListingEvent, Need, Offering, User, utcnow

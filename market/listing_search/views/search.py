@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from market.listing_search import query as search_query
+from market.listing_search import suggest as suggesting
 from market.listing_search import zero_results
 from market.listing_search.query import SearchOutcome, SearchRequest
 from search import SearchError
@@ -67,7 +68,7 @@ def _empty_hints(req: SearchRequest) -> EmptyHints:
     return EmptyHints(
         unfiltered=search_query.count(plain) if req.has_filters else 0,
         other_index=search_query.count(replace(plain, index=_other(req.index))) if req.q else 0,
-        related=search_query.related_terms(req.q),
+        related=suggesting.related_terms(req.q),
     )
 
 
@@ -98,7 +99,7 @@ def index() -> tuple[str, int] | str:
     except SearchError:
         log.exception("search is unavailable")
         return render_template("search/index.html", outcome=None, unavailable=True, **context), 503
-    parks = search_query.park_names(fv.value for fv in outcome.facets.get("park", []))
+    parks = suggesting.park_names(fv.value for fv in outcome.facets.get("park", []))
     return render_template(
         "search/index.html",
         outcome=outcome,
@@ -122,7 +123,7 @@ def suggest() -> Response:
     """
     req = search_query.from_args(request.args)
     try:
-        found = search_query.suggestions(req.index, req.q)
+        found = suggesting.suggestions(req.index, req.q)
     except SearchError:
         log.warning("suggestions unavailable", exc_info=True)
         found = []
