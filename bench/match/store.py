@@ -6,8 +6,8 @@ Usage: python -m bench.match.store [--size 10000] [--passes 2] [--workers 2]
 ``python -m bench.match`` times the matcher alone on in-memory records. This one times
 what the product runs: ``market.recommendations.service.recompute_all`` loading every
 listing from the database (``match_records``), the matcher's recompute, turning the
-result into rows (``match_store.pairs_of``) and replacing the ``recommendations``
-table (``match_store.write_all``).
+result into rows (``match_recompute.pairs_of``) and replacing the ``recommendations``
+table (``match_recompute.write_all``).
 
 It builds a throwaway instance (SQLite in a temporary folder by default; with
 ``--database-url`` a PostgreSQL database whose tables are dropped and recreated —
@@ -298,7 +298,6 @@ def build(pool: Pool) -> dict[str, int]:
 def _timed(marks: dict[str, float]) -> Iterator[None]:
     """Wrap the steps ``recompute_all`` calls so their start and end are recorded."""
     from market.recommendations import service
-    from market.recommendations import store as match_store
 
     def wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -319,14 +318,14 @@ def _timed(marks: dict[str, float]) -> Iterator[None]:
         marks["matches_end"] = time.perf_counter()
         return wrap("pairs", saved[1])(result)
 
-    saved = (service._recompute_all, match_store.pairs_of, match_store.write_all)
+    saved = (service._recompute_all, match_recompute.pairs_of, match_recompute.write_all)
     service._recompute_all = wrap("recompute", saved[0])
-    match_store.pairs_of = pairs_of
-    match_store.write_all = wrap("write", saved[2])
+    match_recompute.pairs_of = pairs_of
+    match_recompute.write_all = wrap("write", saved[2])
     try:
         yield
     finally:
-        service._recompute_all, match_store.pairs_of, match_store.write_all = saved
+        service._recompute_all, match_recompute.pairs_of, match_recompute.write_all = saved
 
 
 def measure(instance: str, database_url: str | None, workers: int) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from market.catalogue import jobs, views
+    # compile_views adds the compiling pages to views.bp: imported before it is registered.
+    from market.catalogue import compile_views, jobs, views  # noqa: F401
     from market.catalogue.commands import catalogue_commands
 
     app.register_blueprint(views.bp, url_prefix="/catalogue")

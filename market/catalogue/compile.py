@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 from market.core import reference
 from market.core.extensions import db
 from market.core.json_sql import json_array_contains
-from market.dataset import service as dataset
+from market.dataset import export as dataset
 from market.models import CatalogueEdition, CatalogueEntry, Need, Offering, Organization, Park
 from market.parks import service as park_service
 

@@ -39,7 +39,7 @@ from market.core.files import atomic_write
 from market.core.i18n import day
 from market.core.pdf import PdfDocument
 from market.core.tabular import safe_text
-from market.dataset import service as dataset
+from market.dataset import export as dataset
 from market.models import CatalogueEdition, CatalogueEntry
 
 log = logging.getLogger(__name__)

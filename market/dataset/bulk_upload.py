@@ -2,7 +2,7 @@
 
 The sheet is read without trusting its name: the content decides whether it is
 an Excel workbook or CSV text. Each row becomes an offering record of the data
-format and goes through ``records.validate`` — the same checks as ``market
+format and goes through ``schema.validate`` — the same checks as ``market
 import``. The upload is all-or-nothing: one bad row and nothing is added.
 """
 
@@ -14,35 +14,25 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from market.core import permissions, reference
-from market.core.errors import DomainError
 from market.core.extensions import db
-from market.core.tabular import CSV_MIMETYPE, XLSX_MIMETYPE
-from market.dataset import records, xlsx_scan
+from market.dataset import schema, xlsx_scan
+from market.dataset import upload_limits as limits
+from market.dataset.cells import _cell_value, _is_blank
 from market.dataset.service import apply_offering
+from market.dataset.upload_limits import UploadError, UploadTooLarge
 from market.models import Offering, Organization, Park
 
 TEMPLATE_NAME = "供给批量上传模板"
 DATA_SHEET = "供给"
 HELP_SHEET = "说明"
-# A workbook is a zip: refuse archives that would inflate past this when parsed.
-MAX_UNCOMPRESSED = 50 * 1024 * 1024
-MAX_MEMBERS = 1000
 MAX_COLUMNS = 100
-# Blank rows are skipped, but not without end: a sheet may run to twice the row limit
-# (filled and blank rows together, plus the header) before it is refused unread.
-BLANK_ROW_ALLOWANCE = 2
 
 TEMPLATE_COLUMNS: list[tuple[str, str]] = [
     ("title", "标题*"),
@@ -96,28 +86,10 @@ _HELP: dict[str, tuple[str, str]] = {
     "capacity": ("仅培训类：整数", "40"),
     "certificate": ("仅培训类：结业可获得的证书", "工业机器人系统操作员（四级）"),
 }
-# Words people type in a sheet, mapped to the codes of the data format.
-_SYNONYMS: dict[str, dict[str, str]] = {
-    "mode": {"线上": "online", "线下": "offline", "混合": "hybrid", "线上线下": "hybrid"},
-    "eligible_sizes": {"大型": "large", "中型": "medium", "小型": "small", "微型": "micro"},
-}
-_LIST_SEPARATORS = re.compile(r"[、,，;；\n]+")
-_LOOSE_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
-_NUMBER_NOISE = re.compile(r"[,，\s元]")
 _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 # Signatures of files people upload by mistake, to say what they uploaded.
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls / .doc of Office 97–2003
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"Rar!", b"\x1f\x8b", b"7z\xbc\xaf")
-
-
-class UploadError(DomainError):
-    """A file that cannot be read as an offerings sheet at all; nothing was added."""
-
-
-class UploadTooLarge(UploadError):
-    """A file holding more than an upload may (rows, or inflated size); nothing was added."""
-
-    status = 413
 
 
 @dataclass(frozen=True)
@@ -145,96 +117,6 @@ class UploadResult:
 
     created: list[Offering] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
-
-
-# --- the template ------------------------------------------------------------------
-
-
-def template_file(fmt: str) -> tuple[bytes, str, str]:
-    """The empty upload template as (content, mimetype, download filename).
-
-    ``fmt`` is "xlsx" or "csv"; raises ValueError for anything else.
-    """
-    if fmt == "xlsx":
-        return _template_xlsx(), XLSX_MIMETYPE, f"{TEMPLATE_NAME}.xlsx"
-    if fmt == "csv":
-        return _template_csv(), CSV_MIMETYPE, f"{TEMPLATE_NAME}.csv"
-    raise ValueError(f"unknown template format {fmt!r}")
-
-
-def _template_csv() -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(header for _key, header in TEMPLATE_COLUMNS)
-    # The byte-order mark makes Excel on Windows open the file as UTF-8, not GBK.
-    return out.getvalue().encode("utf-8-sig")
-
-
-def _template_xlsx() -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = DATA_SHEET
-    sheet.append([header for _key, header in TEMPLATE_COLUMNS])
-    bold = Font(bold=True)
-    for cell in sheet[1]:
-        cell.font = bold
-        cell.alignment = Alignment(vertical="center")
-    for index, (key, header) in enumerate(TEMPLATE_COLUMNS, start=1):
-        letter = get_column_letter(index)
-        wide = key in ("description", "summary", "title")
-        sheet.column_dimensions[letter].width = 40 if wide else max(12, len(header) * 2 + 2)
-        if records.shape("offerings", key) == "date":
-            # A column style, not styled cells: empty styled cells would count as rows.
-            sheet.column_dimensions[letter].number_format = "yyyy-mm-dd"
-    sheet.freeze_panes = "A2"
-    first, last = _help_sheet(book)
-    choose = DataValidation(
-        type="list", formula1=f"='{HELP_SHEET}'!$A${first}:$A${last}", allow_blank=True
-    )
-    choose.add(f"B2:B{current_app.config['UPLOAD_MAX_ROWS'] + 1}")
-    sheet.add_data_validation(choose)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _help_sheet(book: Workbook) -> tuple[int, int]:
-    """Write the 说明 sheet; returns the rows holding the category codes."""
-    sheet = book.create_sheet(HELP_SHEET)
-    bold = Font(bold=True)
-    sheet.append(
-        [
-            _(
-                "供给批量上传说明：在「供给」工作表中每行填写一条供给，带 * 的列必填。"
-                "上传后每条供给保存为草稿，检查无误后提交审核。任何一行有错误时，整个文件都不会导入。"
-            )
-        ]
-    )
-    sheet.append([])
-    sheet.append([_("列名"), _("说明"), _("示例")])
-    for cell in sheet[sheet.max_row]:
-        cell.font = bold
-    for key, header in TEMPLATE_COLUMNS:
-        explanation, example = _HELP[key]
-        sheet.append([header, explanation, example])
-    sheet.append([])
-    sheet.append([_("分类代码"), _("分类名称"), _("类型")])
-    for cell in sheet[sheet.max_row]:
-        cell.font = bold
-    kinds = {"solution": _("解决方案"), "finance": _("金融"), "training": _("培训")}
-    first = sheet.max_row + 1
-    for entry in reference.categories().values():
-        sheet.append([entry.code, entry.name, kinds.get(entry.kind or "", "")])
-    last = sheet.max_row
-    sheet.append([])
-    sheet.append([_("行业代码"), _("行业名称")])
-    for cell in sheet[sheet.max_row]:
-        cell.font = bold
-    for entry in reference.industries().values():
-        sheet.append([entry.code, entry.name])
-    for letter, width in (("A", 30), ("B", 60), ("C", 30)):
-        sheet.column_dimensions[letter].width = width
-    return first, last
 
 
 # --- reading a sheet -----------------------------------------------------------------
@@ -289,9 +171,9 @@ def _read_xlsx(data: bytes) -> _Sheet:
     # Look inside before parsing: a few kilobytes can inflate to gigabytes (a zip bomb),
     # or to a million rows that openpyxl would read in full just to size the sheet.
     try:
-        xlsx_scan.scan(archive, _xlsx_limits())
+        xlsx_scan.scan(archive, limits.xlsx_limits(len(TEMPLATE_COLUMNS)))
     except xlsx_scan.TooManyRows:
-        raise _too_many_rows() from None
+        raise limits.too_many_rows() from None
     except (xlsx_scan.Inflated, xlsx_scan.TooManyStrings):
         raise UploadTooLarge(
             _("Excel 文件解压后过大，请删除无关的工作表和格式后再上传。")
@@ -406,69 +288,6 @@ def _map_header(header: list[Any]) -> dict[int, tuple[str, str]]:
     return columns
 
 
-# --- cells to record values ------------------------------------------------------------
-
-
-def _is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _cell_text(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _cell_number(value: Any) -> Any:
-    """A number from a cell; text that is not a number is passed on for the validator to name."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    cleaned = _NUMBER_NOISE.sub("", _cell_text(value))
-    for parse in (int, float):
-        try:
-            return parse(cleaned)
-        except ValueError:
-            continue
-    return _cell_text(value)
-
-
-def _cell_date(value: Any) -> str:
-    text = _cell_text(value)
-    loose = _LOOSE_DATE.fullmatch(text)
-    if loose:
-        year, month, day = loose.groups()
-        return f"{year}-{int(month):02d}-{int(day):02d}"
-    return text
-
-
-def _cell_value(key: str, value: Any) -> Any:
-    shape = records.shape("offerings", key)
-    synonyms = _SYNONYMS.get(key, {})
-    if shape in ("integer", "number"):
-        return _cell_number(value)
-    if shape == "date":
-        return _cell_date(value)
-    if shape == "list":
-        items = [item.strip() for item in _LIST_SEPARATORS.split(_cell_text(value))]
-        return [synonyms.get(item, item) for item in items if item]
-    text = _cell_text(value)
-    if key == "category":
-        return _category_code(text)
-    return synonyms.get(text, text)
-
-
-def _category_code(text: str) -> str:
-    """A category code, also when the sheet gives the category's Chinese name."""
-    if text in reference.categories():
-        return text
-    by_name = {entry.name: code for code, entry in reference.categories().items()}
-    return by_name.get(text, text)
-
-
 # --- the upload ---------------------------------------------------------------------------
 
 
@@ -519,47 +338,6 @@ def import_offerings(org: Organization, actor: Any, filename: str, data: bytes) 
     return UploadResult(created=created)
 
 
-def _row_limit() -> int:
-    return int(current_app.config["UPLOAD_MAX_ROWS"])
-
-
-def _sheet_rows() -> int:
-    """The last row number read at all, the header included."""
-    return _row_limit() * BLANK_ROW_ALLOWANCE + 1
-
-
-def _too_many_rows() -> UploadTooLarge:
-    return UploadTooLarge(
-        _(
-            "文件超过 %(n)d 行的上限（最多读取 %(rows)d 行，空行也计算在内）。"
-            "请删除多余的空行，或分成多个文件上传。",
-            n=_row_limit(),
-            rows=_sheet_rows(),
-        )
-    )
-
-
-def _xlsx_limits() -> xlsx_scan.Limits:
-    """What a workbook may hold: the data sheet's rows at full width, and its text.
-
-    These bound the parser's work on any sheet; the data sheet's own limits are
-    checked exactly as its rows are read. The floor leaves room for the template's
-    说明 sheet also when UPLOAD_MAX_ROWS is small.
-    """
-    rows = max(_sheet_rows(), 1_000)
-    cells = rows * len(TEMPLATE_COLUMNS)
-    return xlsx_scan.Limits(
-        uncompressed=MAX_UNCOMPRESSED,
-        members=MAX_MEMBERS,
-        rows=rows,
-        cells=cells,
-        # One string per cell, and the template's 说明 sheet besides.
-        strings=cells + 10_000,
-        # A cell is a few elements (c, v or is/t); a rich-text string up to a dozen.
-        elements=10 * cells + 100_000,
-    )
-
-
 def _records(
     org: Organization, columns: dict[int, tuple[str, str]], rows: Iterable[tuple[int, list[Any]]]
 ) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -568,12 +346,12 @@ def _records(
     Blank rows are skipped (sheets are often formatted below their data), up to the
     sheet's row bound; raises UploadTooLarge past it or past the filled-row limit.
     """
-    limit = _row_limit()
-    last_row = _sheet_rows()
+    limit = limits.row_limit()
+    last_row = limits.sheet_rows()
     filled = 0
     for number, cells in rows:
         if number > last_row:
-            raise _too_many_rows()
+            raise limits.too_many_rows()
         if all(_is_blank(cell) for cell in cells):
             continue
         filled += 1
@@ -594,7 +372,7 @@ def _check_row(
     wanted = reference.category_kind(str(record.get("category", "")))
     kinds = org.offering_kinds
     record["kind"] = wanted or (kinds[0] if kinds else "solution")
-    result = records.validate("offerings", record, required=("description",))
+    result = schema.validate("offerings", record, required=("description",))
     errors = [RowError(number, _column(columns, e.key), e.message) for e in result.errors]
     if wanted is not None and wanted not in kinds:
         errors.append(

@@ -9,7 +9,8 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from market.core.cli_output import ProgressBar, fail
-from market.dataset.service import DatasetError, export_dataset, import_dataset
+from market.dataset.export import export_dataset
+from market.dataset.service import DatasetError, import_dataset
 from market.listing_search import sync as search_sync
 
 

@@ -16,7 +16,7 @@ from wtforms import Field
 from wtforms.validators import ValidationError
 
 from market.core.errors import DomainError
-from market.dataset import records
+from market.dataset import records, schema
 
 
 def _html_limits(check: Any) -> dict[str, Any]:
@@ -40,7 +40,7 @@ class Record:
     def __init__(self, file: str, key: str) -> None:
         self.file = file
         self.key = key
-        self.field_flags = _html_limits(records.field_of(file, key).check)
+        self.field_flags = _html_limits(schema.field_of(file, key).check)
 
     def __call__(self, form: Any, field: Field) -> None:
         value = field.data
@@ -49,7 +49,7 @@ class Record:
         if isinstance(value, date):
             value = value.isoformat()
         try:
-            records.check(self.file, self.key, value)
+            schema.check(self.file, self.key, value)
         except records.Invalid as exc:
             raise ValidationError(exc.message) from None
 

@@ -1,31 +1,29 @@
 """Import and export of a whole data set (data-format.md): the resource pool as JSON files.
 
 Import is all-or-nothing: every file is read and every record validated (with
-``records.validate``) and cross-checked before anything is written; then every
+``schema.validate``) and cross-checked before anything is written; then every
 record is upserted by its ``ref`` in one write transaction. Export writes the
 files so that two exports of the same data are byte-identical.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from market.core.db import write_intent
 from market.core.errors import DomainError
 from market.core.extensions import db
-from market.core.files import atomic_write
 from market.dataset import concepts as concept_dataset
-from market.dataset import records
+from market.dataset import schema
+from market.dataset.json_files import read_file
 from market.dataset.records import RecordError
 from market.models import Need, Offering, Organization, Park, User, utcnow
 
@@ -78,82 +76,6 @@ class Summary:
         return ", ".join(f"{self.counts.get(name, 0)} {name}" for name in (*ORDER, *extra))
 
 
-# --- reading ---------------------------------------------------------------------
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(_("不允许的数值 %(v)s", v=name))
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise ValueError(_("对象中重复的字段 %(key)s", key=key))
-        seen[key] = value
-    return seen
-
-
-def read_file(path: Path) -> tuple[list[Any] | None, RecordError | None]:
-    """The JSON array in ``path``, or the error that names why it cannot be read."""
-    name = path.name
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        return None, RecordError(name, None, None, _("缺少必需的文件"))
-    except UnicodeDecodeError:
-        return None, RecordError(name, None, None, _("文件不是 UTF-8 编码"))
-    except OSError as exc:
-        return None, RecordError(name, None, None, _("无法读取文件：%(e)s", e=exc.strerror or exc))
-    try:
-        data = json.loads(
-            text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant
-        )
-    except json.JSONDecodeError as exc:
-        return None, RecordError(
-            name,
-            None,
-            None,
-            _(
-                "JSON 格式错误（第 %(line)d 行第 %(col)d 列）：%(msg)s",
-                line=exc.lineno,
-                col=exc.colno,
-                msg=exc.msg,
-            ),
-        )
-    except ValueError as exc:
-        return None, RecordError(name, None, None, _("JSON 格式错误：%(msg)s", msg=exc))
-    except RecursionError:
-        # Nested past what the parser can descend: deeper than any record, by far.
-        return None, _too_deep(name)
-    if _depth_exceeds(data, records.MAX_JSON_DEPTH):
-        return None, _too_deep(name)
-    if not isinstance(data, list):
-        return None, RecordError(name, None, None, _("文件内容应为一个 JSON 数组（[…]）"))
-    return data, None
-
-
-def _too_deep(name: str) -> RecordError:
-    return RecordError(
-        name, None, None, _("JSON 嵌套层数过多（最多 %(n)d 层）", n=records.MAX_JSON_DEPTH)
-    )
-
-
-def _depth_exceeds(data: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than ``limit`` deep (walked without recursion)."""
-    level: list[Any] = [data] if isinstance(data, list | dict) else []
-    for _depth in range(limit):
-        level = [
-            child
-            for node in level
-            for child in (node.values() if isinstance(node, dict) else node)
-            if isinstance(child, list | dict)
-        ]
-        if not level:
-            return False
-    return True
-
-
 def load(directory: Path) -> Dataset:
     """Read and validate every file of the data set in ``directory``.
 
@@ -182,7 +104,7 @@ def _collect(dataset: Dataset, name: str, data: list[Any]) -> None:
     """Validate each record of one file and keep it under its (unique) ref."""
     positions: dict[str, int] = {}
     for position, record in enumerate(data, start=1):
-        result = records.validate(name, record, position=position)
+        result = schema.validate(name, record, position=position)
         dataset.errors.extend(result.errors)
         ref = result.clean.get("ref")
         if ref is None:
@@ -454,126 +376,3 @@ def apply_offering(item: Offering, row: Row, parks: list[Park]) -> None:
     ):
         setattr(item, key, row.get(key))
     item.parks = parks
-
-
-# --- export ----------------------------------------------------------------------
-
-
-def export_dataset(directory: Path | str) -> Summary:
-    """Write the whole resource pool to ``directory`` as a data set ``import_dataset`` reads back.
-
-    Each file is sorted by ref with keys in the format's order; passwords are never
-    written. Returns how many records each file holds; raises OSError when the
-    directory cannot be written.
-    """
-    target = Path(directory)
-    target.mkdir(parents=True, exist_ok=True)
-    files = {
-        "parks": [export_record("parks", park_values(p)) for p in _all(Park)],
-        "organizations": [
-            export_record("organizations", org_values(o))
-            for o in _all(Organization, Organization.park)
-        ],
-        "offerings": [
-            export_record("offerings", offering_values(o))
-            for o in _all(Offering, Offering.org, Offering.parks)
-        ],
-        "needs": [export_record("needs", need_values(n)) for n in _all(Need, Need.org, Need.park)],
-        "users": [export_record("users", _user_values(u)) for u in _all(User, User.org)],
-    }
-    for name, rows in files.items():
-        write_json(target / f"{name}.json", rows)
-    counts = {name: len(rows) for name, rows in files.items()}
-    if concepts := concept_dataset.export(target, write_json):
-        counts["concepts"] = concepts
-    return Summary(counts)
-
-
-def _all(model: type[ModelT], *related: Any) -> list[ModelT]:
-    """Every row with ``related`` loaded up front, sorted by ref in Python (database
-    collations differ, and the order must not depend on the backend)."""
-    stmt = select(model).options(*(selectinload(rel) for rel in related))
-    return sorted(db.session.scalars(stmt), key=lambda obj: str(obj.ref))
-
-
-def export_record(file: str, values: Row) -> Row:
-    """Keys in the format's order; empty optional values left out."""
-    out: Row = {}
-    for key in records.keys(file):
-        value = values.get(key)
-        if value is None or value == "" or value == []:
-            continue
-        if isinstance(value, date):
-            value = value.isoformat()
-        elif records.shape(file, key) == "number":
-            # SQLite's NUMERIC affinity hands 3.0 back as 3; PostgreSQL gives 3.0.
-            value = float(value)
-        out[key] = value
-    return out
-
-
-def _attrs(obj: Any, keys: Iterable[str]) -> Row:
-    return {key: getattr(obj, key) for key in keys}
-
-
-def _ref_of(obj: Any) -> str | None:
-    return None if obj is None else obj.ref
-
-
-def park_values(park: Park) -> Row:
-    return _attrs(
-        park, ("ref", "name", "province", "city", "level", "zone_type", "industries", "description")
-    )
-
-
-def org_values(org: Organization) -> Row:
-    values = _attrs(
-        org,
-        (
-            "ref",
-            "name",
-            "kind",
-            "credit_code",
-            "province",
-            "city",
-            "size",
-            "industries",
-            "description",
-            "verified",
-        ),
-    )
-    values["park"] = _ref_of(org.park)
-    return values
-
-
-def offering_values(item: Offering) -> Row:
-    values = _attrs(item, [k for k in records.keys("offerings") if k not in ("org", "parks")])
-    values["org"] = item.org.ref
-    values["parks"] = sorted(str(p.ref) for p in item.parks)
-    values["status"] = EXPORTED_STATUS.get(item.status, item.status)
-    return values
-
-
-def need_values(need: Need) -> Row:
-    values = _attrs(need, [k for k in records.keys("needs") if k not in ("org", "park")])
-    values["org"] = need.org.ref
-    values["park"] = need.park.ref
-    values["status"] = EXPORTED_STATUS.get(need.status, need.status)
-    return values
-
-
-def _user_values(user: User) -> Row:
-    # Never a password or its hash: a data set travels by mail and USB stick.
-    return {
-        "ref": user.ref,
-        "email": user.email,
-        "name": user.name,
-        "org": _ref_of(user.org),
-        "role": user.role,
-    }
-
-
-def write_json(path: Path, rows: list[Row]) -> None:
-    """Write atomically, so an interrupted export never leaves half a file behind."""
-    data = (json.dumps(rows, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    atomic_write(path, lambda fh: fh.write(data))

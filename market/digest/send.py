@@ -35,21 +35,17 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from market.core import mail
 from market.core.db import write_intent
 from market.core.extensions import db
-from market.digest import preferences as digest_prefs
 from market.digest.collect import (
     Collector,
     DigestContent,
@@ -58,16 +54,14 @@ from market.digest.collect import (
     eligible_users,
     week_of,
 )
+from market.digest.ledger import ERROR_MAX, _claim, _mark_failed, _mark_sent, _set, _take_over
 from market.digest.render import build, render
 from market.models import DigestLedger, DigestPreference, User, utcnow
-from market.models.digest import DIGEST_KINDS
 
 log = logging.getLogger("market.digest")
 
 BATCH = 500
 ABORT_AFTER = 10
-RETRY_BACKOFF = timedelta(minutes=15)
-ERROR_MAX = 1000
 
 Progress = Callable[[int, int], None]
 
@@ -136,109 +130,6 @@ def is_uncertain(row: DigestLedger, now: datetime | None = None) -> bool:
     now = now or utcnow()
     since = row.handed_over_at or row.claimed_at
     return row.status == "sending" and since + claim_timeout() < now
-
-
-# --- the ledger ------------------------------------------------------------------------------
-
-
-def _claim(user_id: int, week: str, cutoff: datetime) -> DigestLedger | None:
-    """Insert the (user, week) row; None when it exists. Commits."""
-    try:
-        row = DigestLedger(
-            user_id=user_id,
-            iso_week=week,
-            status="claimed",
-            claim_token=uuid.uuid4().hex,
-            attempts=1,
-            claimed_at=utcnow(),
-            cutoff_at=cutoff,
-        )
-        db.session.add(row)
-        db.session.commit()
-        return row
-    except IntegrityError:
-        db.session.rollback()
-        return None
-
-
-def _take_over(row_id: int, status: str, token: str, cutoff: datetime) -> DigestLedger | None:
-    """Claim a stale ``claimed`` or a due ``failed`` row again, if it is still as we read it
-    (``status``, ``token``); None when another sender got there first."""
-    result = db.session.execute(
-        update(DigestLedger)
-        .where(
-            DigestLedger.id == row_id,
-            DigestLedger.status == status,
-            DigestLedger.claim_token == token,
-        )
-        .values(
-            status="claimed",
-            claim_token=uuid.uuid4().hex,
-            attempts=DigestLedger.attempts + 1,
-            claimed_at=utcnow(),
-            cutoff_at=cutoff,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if not result.rowcount:  # type: ignore[attr-defined]
-        return None
-    return db.session.get(DigestLedger, row_id, populate_existing=True)
-
-
-def _set(row_id: int, token: str, statuses: tuple[str, ...], **values: Any) -> bool:
-    result = db.session.execute(
-        update(DigestLedger)
-        .where(
-            DigestLedger.id == row_id,
-            DigestLedger.claim_token == token,
-            DigestLedger.status.in_(statuses),
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _mark_sent(row_id: int, token: str, content: DigestContent, message_id: str) -> None:
-    """Record the 250 and move the user's window on, in one transaction."""
-    _set(
-        row_id,
-        token,
-        ("sending",),
-        status="sent",
-        sent_at=utcnow(),
-        error=None,
-        next_attempt_at=None,
-        items=content.total,
-        message_id=message_id,
-    )
-    pref = db.session.scalar(
-        select(DigestPreference).where(DigestPreference.user_id == content.user_id)
-    )
-    if pref is None:
-        user = db.session.get(User, content.user_id)
-        language = digest_prefs.default_language(user) if user else "zh"
-        pref = DigestPreference(
-            user_id=content.user_id, frequency="weekly", kinds=list(DIGEST_KINDS), language=language
-        )
-        db.session.add(pref)
-    if pref.last_digest_at is None or pref.last_digest_at < content.cutoff:
-        pref.last_digest_at = content.cutoff
-    db.session.commit()
-
-
-def _mark_failed(row_id: int, token: str, attempts: int, error: str) -> None:
-    wait = RETRY_BACKOFF * (2 ** max(attempts - 1, 0))
-    _set(
-        row_id,
-        token,
-        ("claimed", "sending"),
-        status="failed",
-        error=error[:ERROR_MAX],
-        next_attempt_at=utcnow() + wait,
-    )
-    db.session.commit()
 
 
 # --- delivery ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from market.core import reference
 from market.core.errors import DomainError
 from market.core.extensions import db
-from market.dataset import records
+from market.dataset import records, schema
 from market.dataset.records import split_tags
 from market.models import Need, Organization, Park, utcnow
 from market.models.listing import TRAINING_MODES
@@ -243,11 +243,11 @@ def _check_format(file: str, values: Mapping[str, Any]) -> None:
 
     The forms check the same rules field by field; this keeps other callers honest.
     """
-    for key in records.keys(file):
+    for key in schema.keys(file):
         value = values.get(key)
         if key in ("org", "park", "parks") or value is None or value == "" or value == []:
             continue
         try:
-            records.check(file, key, value.isoformat() if isinstance(value, date) else value)
+            schema.check(file, key, value.isoformat() if isinstance(value, date) else value)
         except records.Invalid as exc:
             raise DomainError(f"{key}: {exc.message}") from None

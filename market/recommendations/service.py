@@ -27,6 +27,7 @@ from market.core.errors import DomainError
 from market.core.extensions import db
 from market.models import MatchFeedback, MatchOutbox, Need, Offering, Recommendation, utcnow
 from market.recommendations import outbox as match_outbox
+from market.recommendations import recompute as match_recompute
 from market.recommendations import records as match_records
 from market.recommendations import settings as match_settings
 from market.recommendations import store as match_store
@@ -115,8 +116,8 @@ def recompute_all(progress: Progress | None = None, workers: int = 2) -> dict[st
 
     with match_store.state().lock:
         result = _recompute_all(offerings, needs, ctx, match_store.LIMIT, workers, ranking)
-        by_need = match_store.pairs_of(result)
-    written = match_store.write_all(by_need, storing)
+        by_need = match_recompute.pairs_of(result)
+    written = match_recompute.write_all(by_need, storing)
     with match_store.worker_session() as session:
         session.execute(delete(MatchOutbox).where(MatchOutbox.id <= covered))
     if progress:

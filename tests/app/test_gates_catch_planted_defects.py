@@ -18,6 +18,7 @@ from market import create_app
 from market.core import security
 from market.core.extensions import db
 from market.dataset import records
+from market.dataset import schema as data_schema
 from market.parks import service as parks
 from tests.api.test_api_fuzz import fuzz_operation
 from tests.app.route_matrix import OK, ROUTES, actor_named, open_site
@@ -81,9 +82,9 @@ def test_form_fuzzer_reports_a_field_that_overflows_its_column(
         dataclasses.replace(spec, check=records.Integer(0, 2**80))
         if spec.key == "price_max"
         else spec
-        for spec in records.SCHEMAS["offerings"]
+        for spec in data_schema.SCHEMAS["offerings"]
     )
-    monkeypatch.setitem(records.SCHEMAS, "offerings", lifted)
+    monkeypatch.setitem(data_schema.SCHEMAS, "offerings", lifted)
     with open_site(tmp_path, database_url) as site:
         actor = actor_named("member@solution_provider")
         case = next(c for c in ROUTES["offerings.new"].cases(site.world, actor) if c.expected == OK)

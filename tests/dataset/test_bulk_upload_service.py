@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 
 from market.core.errors import PermissionDenied
 from market.core.extensions import db
-from market.dataset import bulk_upload
+from market.dataset import bulk_upload, upload_limits
 from market.dataset.bulk_upload import (
     TEMPLATE_COLUMNS,
     UploadError,
     import_offerings,
-    template_file,
 )
+from market.dataset.upload_template import template_file
 from market.models import Offering, User
 from tests.conftest import make_org, make_park, make_user
 
@@ -300,7 +300,7 @@ def test_zip_bomb_is_refused_before_parsing(app: Flask, vendor: User) -> None:
     bomb = _zip(
         {
             "xl/workbook.xml": b"<workbook/>",
-            "xl/worksheets/sheet1.xml": b"\x00" * (bulk_upload.MAX_UNCOMPRESSED + 1),
+            "xl/worksheets/sheet1.xml": b"\x00" * (upload_limits.MAX_UNCOMPRESSED + 1),
         }
     )
     assert len(bomb) < 1_000_000

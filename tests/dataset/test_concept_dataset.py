@@ -12,7 +12,8 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import delete, func, select
 
 from market.core.extensions import db
-from market.dataset.service import DatasetError, export_dataset, import_dataset
+from market.dataset.export import export_dataset
+from market.dataset.service import DatasetError, import_dataset
 from market.listing_search import concept_entries, indexing
 from market.models import ConceptEntry, Park
 from tests.conftest import make_user

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from market import create_app
 from market.core.credit_code import check_digit
 from market.core.extensions import db
-from market.dataset.service import DatasetError, export_dataset, import_dataset
+from market.dataset.export import export_dataset
+from market.dataset.service import DatasetError, import_dataset
 from market.models import Need, Offering, Organization, Park, User
 from tests.conftest import make_offering
 

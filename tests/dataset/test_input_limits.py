@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from market.core.extensions import db
-from market.dataset import records
+from market.dataset import records, schema
 from market.dataset.service import DatasetError, import_dataset
 from market.models import Need, Offering
 from tests.conftest import Auth, make_org, make_park, make_user
@@ -224,7 +224,7 @@ def test_bulk_upload_uses_the_same_limits(client: FlaskClient, provider_of: Any)
 
 def test_the_schema_states_every_integer_range_within_the_column() -> None:
     for file in ("offerings", "needs"):
-        for spec in records.SCHEMAS[file]:
+        for spec in schema.SCHEMAS[file]:
             if spec.shape == "integer":
                 check = spec.check
                 assert isinstance(check, records.Integer), spec.key

@@ -1,6 +1,6 @@
 """Every value an export can contain re-imports: the round trip at the edges of every range.
 
-The records are generated from the data format's own schema (``records.SCHEMAS``), so a
+The records are generated from the data format's own schema (``schema.SCHEMAS``), so a
 key added there is covered here without a change: integers at both ends of their range,
 the longest texts (CJK, emoji, right-to-left marks, line breaks where a text may have
 them), every value of every enumeration, dates at both ends, lists full and single,
@@ -21,8 +21,9 @@ from flask.testing import FlaskClient
 
 from market.core import reference
 from market.core.credit_code import check_digit
-from market.dataset import records
-from market.dataset.service import export_dataset, import_dataset
+from market.dataset import records, schema
+from market.dataset.export import export_dataset
+from market.dataset.service import import_dataset
 from market.models.organization import PARK_BOUND_KINDS
 from tests.conftest import Auth, make_org, make_park, make_user
 from tests.dataset.test_dataset_import_export import fresh_instance, read_dir, write_dataset
@@ -104,7 +105,7 @@ def generated(file: str, count: int, fill: Fill) -> list[dict[str, Any]]:
     ``fill`` gives the keys that name other records or must be unique, as ``(i, row) ->
     value`` (None leaves the key out)."""
     rows = []
-    own = [s for s in records.SCHEMAS[file] if s.key not in (*CROSS_REFS, "password", *fill)]
+    own = [s for s in schema.SCHEMAS[file] if s.key not in (*CROSS_REFS, "password", *fill)]
     for i in range(count):
         row: dict[str, Any] = {"ref": f"{file[0].upper()}-{i:03d}-\u00e9"}
         for spec in own:
@@ -122,7 +123,7 @@ def generated(file: str, count: int, fill: Fill) -> list[dict[str, Any]]:
 def _kind_fits(file: str, row: dict[str, Any]) -> dict[str, Any]:
     """The kind its category demands, and no keys that belong to another kind."""
     row["kind"] = reference.category_kind(row["category"]) or "solution"
-    for spec in records.SCHEMAS[file]:
+    for spec in schema.SCHEMAS[file]:
         if spec.kinds and row["kind"] not in spec.kinds:
             row.pop(spec.key, None)
     return row
@@ -285,7 +286,7 @@ def test_every_value_an_export_can_hold_re_imports_byte_identical(
     assert {o["category"] for o in offerings} >= set(reference.categories())
     assert {p["province"] for p in exported["parks"]} == set(reference.provinces())
     assert {u["role"] for u in exported["users"]} == set(
-        candidates(records.field_of("users", "role"))
+        candidates(schema.field_of("users", "role"))
     )
     assert any(len(u["email"]) == 254 for u in exported["users"])
     assert any(set(o) == {"ref", "org", "kind", "category", "title", "status"} for o in offerings)
@@ -295,5 +296,5 @@ def test_the_boundary_records_cover_every_key_of_the_format() -> None:
     data = boundary_dataset()
     for file, rows in data.items():
         seen = set(itertools.chain.from_iterable(rows))
-        wanted = {spec.key for spec in records.SCHEMAS[file]} - {"password"}
+        wanted = {spec.key for spec in schema.SCHEMAS[file]} - {"password"}
         assert wanted <= seen, (file, wanted - seen)

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from market.dataset import xlsx_scan
-from market.dataset.bulk_upload import template_file
+from market.dataset.upload_template import template_file
 
 LIMITS = xlsx_scan.Limits(
     uncompressed=10_000_000, members=50, rows=100, cells=1_000, strings=500, elements=20_000

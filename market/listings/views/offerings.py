@@ -21,6 +21,7 @@ from market.core.errors import DomainError, PermissionDenied
 from market.core.extensions import db
 from market.core.input_guard import accepts_files
 from market.dataset import bulk_upload
+from market.dataset.upload_template import template_file
 from market.docking import mail as docking_mail
 from market.docking import workflow as docking
 from market.listings import browse
@@ -98,7 +99,7 @@ def upload() -> Response | tuple[str, int]:
 def upload_template(fmt: str) -> Response:
     if fmt not in ("xlsx", "csv"):
         abort(404)
-    content, mimetype, filename = bulk_upload.template_file(fmt)
+    content, mimetype, filename = template_file(fmt)
     return downloads.send(content, filename, mimetype)
 
 
