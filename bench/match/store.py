@@ -6,7 +6,7 @@ Usage: python -m bench.match.store [--size 10000] [--passes 2] [--workers 2]
 ``python -m bench.match`` times the matcher alone on in-memory records. This one times
 what the product runs: ``market.recommendations.service.recompute_all`` loading every
 listing from the database (``match_records``), the matcher's recompute, turning the
-result into rows (``match_recompute.pairs_of``) and replacing the ``recommendations``
+result into rows (``recompute.pairs_of``) and replacing the ``recommendations``
 table (``match_recompute.write_all``).
 
 It builds a throwaway instance (SQLite in a temporary folder by default; with
@@ -297,6 +297,7 @@ def build(pool: Pool) -> dict[str, int]:
 @contextmanager
 def _timed(marks: dict[str, float]) -> Iterator[None]:
     """Wrap the steps ``recompute_all`` calls so their start and end are recorded."""
+    from market.recommendations import recompute as match_recompute
     from market.recommendations import service
 
     def wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
