@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 from market.core.errors import PermissionDenied
 from market.core.extensions import db
-from market.dataset import bulk_upload, upload_limits
+from market.core.tabular import XLSX_MIMETYPE
+from market.dataset import upload_limits
 from market.dataset.bulk_upload import (
     TEMPLATE_COLUMNS,
     UploadError,
@@ -85,7 +86,7 @@ GOOD = {
 
 def test_xlsx_template_has_a_bold_frozen_header_and_an_explanation_sheet(app: Flask) -> None:
     content, mimetype, filename = template_file("xlsx")
-    assert mimetype == bulk_upload.XLSX_MIMETYPE and filename.endswith(".xlsx")
+    assert mimetype == XLSX_MIMETYPE and filename.endswith(".xlsx")
     book = load_workbook(io.BytesIO(content))
     sheet = book.worksheets[0]
     assert [c.value for c in sheet[1]] == HEADERS

@@ -18,6 +18,7 @@ from market.core.errors import DomainError, PermissionDenied
 from market.core.extensions import db
 from market.models import MatchOutbox, Need, Offering, Recommendation, utcnow
 from market.models.docking import Docking
+from market.recommendations import recompute as match_recompute
 from market.recommendations import records as match_records
 from market.recommendations import service as matching
 from market.recommendations import settings as match_settings
@@ -232,7 +233,7 @@ def test_write_all_replaces_the_rows_with_the_json_types_text(market: Market) ->
     )
     cache = cache_sizes()
     progress: list[tuple[int, int]] = []
-    written = match_store.write_all(
+    written = match_recompute.write_all(
         {need_id: [(near, 1, None), (far, None, 3)]}, lambda d, t: progress.append((d, t))
     )
     assert written == 2
