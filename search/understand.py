@@ -32,7 +32,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, Protocol
 
@@ -40,6 +40,7 @@ import rjieba
 
 from search.concepts import Concept, ConceptMap
 from search.listings import INDEX_WORDS
+from search.phrasings import PhrasingIndex
 from search.text import Segmenter, is_cjk, normalize, runs
 from search.types import Query, QueryTerm
 
@@ -60,6 +61,9 @@ CATEGORY_SHARE = 0.4
 RELATED_SHARE = 0.5
 RELATED_CATEGORY_SHARE = 0.3
 MAX_RELATED = 12  # a word in the phrasings of more concepts than this says too little
+# A phrasing found loosely in a clause (设备突然坏 in 设备老是突然坏): each word of the
+# query it spans points to its concepts with this share, times how well it was found.
+PHRASING_SHARE = 1.0
 # How common a word is in Chinese at large (jieba's dictionary counts, of about 60
 # million words): a word as common as 知道 or 结果 says little about what is sought,
 # one as rare as 排课 or 按揭 says much. Between the two ends the weight scales with
@@ -333,6 +337,8 @@ class _Piece:
     entry: _Entry | None = None
     core: str = ""  # a CJK word without a leading or trailing stray character
     weight: float = 1.0
+    # Concepts of problem phrasings found loosely over this piece, with their share.
+    phrased: dict[str, float] = field(default_factory=dict)
 
 
 _BUDGET = re.compile(
@@ -415,6 +421,9 @@ class Understander:
         # inside a longer word (机联网 inside 注塑机联网 is 注塑机 + 联网).
         self.base = _base_segmenter()
         self._problem_words = self._words_of_problems()
+        self.phrasings = PhrasingIndex(
+            (phrase, c.id) for c in concepts.concepts.values() for phrase in c.problems
+        )
 
     def _words_of_problems(self) -> dict[str, dict[str, float]]:
         """Each word of two or more characters in the map's problem phrasings → the
@@ -462,6 +471,7 @@ class Understander:
             corrections = self._correct(pieces, vocabulary)
         pieces = self._without_index_words(pieces, index)
         self._weigh_by_general_use(pieces)
+        self._mark_phrasings(norm, pieces)
         terms = self._terms_of(pieces)
         query_text = " ".join(_engine_text(t) for t in terms)
         return Understanding(
@@ -616,6 +626,19 @@ class Understander:
         kept = [p for p in pieces if not (p.kind == "cjk" and p.text in words)]
         return kept or pieces
 
+    def _mark_phrasings(self, norm: str, pieces: list[_Piece]) -> None:
+        """Point the words of the query that a loosely found problem phrasing spans
+        (:class:`search.phrasings.PhrasingIndex`: 设备突然坏 in 设备老是突然坏) to the
+        phrasing's concepts, by how well it was found: a listing naming one of them
+        covers that share of each word."""
+        for match in self.phrasings.find(norm):
+            share = PHRASING_SHARE * match.score
+            for p in pieces:
+                if p.kind == "entry" or p.end <= match.start or p.start >= match.end:
+                    continue
+                for cid in match.ids:
+                    p.phrased[cid] = max(share, p.phrased.get(cid, 0.0))
+
     @staticmethod
     def _weigh_by_general_use(pieces: list[_Piece]) -> None:
         """Scale the weight of dictionary words outside the map by how rare they are
@@ -743,28 +766,33 @@ class Understander:
         if p.kind == "entry" and p.entry is not None:
             return self._concept_term(p, adjacent)
         if p.kind == "latin":
-            return QueryTerm(p.text, ((p.text, 1.0),), 1.0, adjacent, "latin")
+            # A bare number (90 in 付款要90天) is a quantity, as a CJK numeral is.
+            weight = LONE_CHAR_WEIGHT if p.text.isdigit() else 1.0
+            return QueryTerm(p.text, ((p.text, 1.0),), weight, adjacent, "latin")
         alts = [(p.text, 1.0)]
         if p.core and p.core != p.text:
             alts.append((p.core, MODIFIER_BOOST))
         weight = LONE_CHAR_WEIGHT if len(p.text) == 1 else p.weight
-        related, categories = self._related(p.core or p.text)
+        related, categories = self._related(p.core or p.text, p.phrased)
         return QueryTerm(p.text, tuple(alts), weight, adjacent, "cjk", "", related, categories)
 
     def _related(
-        self, word: str
+        self, word: str, phrased: Mapping[str, float] | None = None
     ) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]:
         """Spellings and categories of the concepts whose problem phrasings hold
-        ``word`` (a word of a sentence that is part of a known phrasing), partly."""
-        shares = self._problem_words.get(word)
+        ``word`` (a word of a sentence that is part of a known phrasing), partly,
+        and of the concepts of phrasings found loosely over it (``phrased``)."""
+        shares = dict.fromkeys(self._problem_words.get(word, ()), RELATED_SHARE)
+        for cid, share in (phrased or {}).items():
+            shares[cid] = max(share, shares.get(cid, 0.0))
         if not shares:
             return (), ()
         spellings: dict[str, float] = {}
-        for cid in shares:
+        for cid, share in sorted(shares.items(), key=lambda kv: -kv[1]):
             concept = self.concepts.concepts.get(cid)
             if concept is not None:
                 for t in _spellings(concept):
-                    spellings.setdefault(t, RELATED_SHARE)
+                    spellings.setdefault(t, share)
         return tuple(spellings.items()), self._categories(shares, RELATED_CATEGORY_SHARE)
 
     def _categories(self, ids: Iterable[str], share: float) -> tuple[tuple[str, float], ...]:
