@@ -319,3 +319,42 @@ def test_a_loosely_found_phrasing_finds_listings_that_name_its_concept(tmp_path:
     u = Understander(PHRASED)
     hits = backend.search("offerings", u.understand("我们设备老是突然坏掉").query).hits
     assert [h.id for h in hits] == ["PDM"]
+
+
+TYPO_CONCEPTS = ConceptMap(
+    {
+        c.id: c
+        for c in (
+            Concept("firewall", "防火墙", ("工控防火墙",)),
+            Concept("energy", "能耗监测", ("能耗在线监测",)),
+        )
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        # The character before the typo was dropped as a filler (能), yet belongs to it.
+        ("能好监测", "能耗监测"),
+        # One syllable of pinyin typed right after Chinese continues its word.
+        ("工控防火qiang", "工控防火墙"),
+        # Pinyin reads as a word (测评), not as a pair the index holds across two
+        # words (测平 of 检测平台), though that pair is commoner.
+        ("ceping", "测评"),
+    ],
+)
+def test_typos_next_to_fillers_pinyin_after_chinese_and_words_before_pairs(
+    tmp_path: Path, typed: str, shown: str
+) -> None:
+    backend = create_backend("embedded", {"path": str(tmp_path)})
+    backend.configure("offerings", listing_settings(TYPO_CONCEPTS.synonym_groups()))
+    titles = ["能耗监测 平台", "工控防火墙", "等保测评", "检测平台", "视觉检测平台", "无损检测平台"]
+    backend.add_bulk("offerings", [make_doc(title=t) for t in titles])
+
+    class Vocabulary:
+        def frequencies(self, terms: Sequence[str]) -> list[int]:
+            return backend.frequencies("offerings", terms)
+
+    got = Understander(TYPO_CONCEPTS).understand(typed, Vocabulary())
+    assert got.corrected == shown
