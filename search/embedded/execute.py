@@ -29,7 +29,8 @@ import numpy as np
 import numpy.typing as npt
 
 from search.embedded.plan import Alternative, Group, Plan, osa_distance_at_most_one
-from search.embedded.segment import K1, Segment, keyword
+from search.embedded.segment import K1, Segment, field_text, keyword
+from search.text import is_cjk, normalize
 from search.types import Eq, Filter, Range, Sort
 
 Mask = npt.NDArray[np.bool_]
@@ -39,6 +40,12 @@ COVERAGE = 0.5  # share of the query's informativeness a match must hold
 MEASURED_TERMS = 4  # the cut-off is measured over this many of the most informative terms
 CATEGORY_FIELD = "categories"  # the keyword field holding documents' taxonomy codes
 CATEGORY_IMPACT = 0.8  # a category match ranks as a word found once in a middle field
+# A CJK word of three or more characters matches by its character pairs, which a
+# document may hold apart (培训 in its category, 实训班 in its title for 培训班).
+# When few documents are left, those a word held only so are read back and
+# checked for the word as written; a long list keeps them (reading costs ~30 µs
+# a document, and a false pair there ranks below the listings that hold the word).
+PHRASE_CHECK_MAX = 64
 
 
 @dataclass
@@ -235,11 +242,16 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
     order = sorted(range(len(plan.terms)), key=lambda i: -worth[i])
     covered = np.zeros(n, dtype=np.float32)
     left = sum(worth)
+    # Per term: documents covering it only through words of 3+ CJK characters
+    # matched by their pairs, with those words and the score they gave.
+    unchecked: list[tuple[int, Mask, tuple[str, ...], Floats, Floats | None]] = []
     for ti in order:
         term, term_idf = plan.terms[ti], idf[ti]
         t_mask = np.zeros(n, dtype=np.bool_)  # documents covering the whole term
         t_part: Floats | None = None  # the share covered by the others, when any
         t_score = np.zeros(n, dtype=np.float32)
+        p_mask: Mask | None = None  # documents holding a phrase alternative's pairs
+        phrases: list[str] = []
         for alt in term.alternatives:
             a_mask: Mask | None = None
             a_score = np.zeros(n, dtype=np.float32)
@@ -253,7 +265,11 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
             a_score *= a_mask
             a_score *= np.float32(_alt_weight(alt) * term_idf * term.weight)
             np.maximum(t_score, a_score, out=t_score)
-            if alt.cover >= 1.0:
+            phrase = _phrase(alt)
+            if alt.cover >= 1.0 and phrase:
+                p_mask = a_mask.copy() if p_mask is None else p_mask | a_mask
+                phrases.append(phrase)
+            elif alt.cover >= 1.0:
                 t_mask |= a_mask
             else:
                 t_part = np.zeros(n, dtype=np.float32) if t_part is None else t_part
@@ -270,6 +286,11 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
         total += t_score
         if term.bonus:
             continue
+        if p_mask is not None:
+            only = p_mask & ~t_mask
+            t_mask |= p_mask
+            if only.any():
+                unchecked.append((ti, only, tuple(phrases), t_score, t_part))
         if t_part is None:
             covered += np.float32(worth[ti]) * t_mask
         else:
@@ -278,10 +299,55 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
         mask &= covered + np.float32(left) >= need  # can still reach the cut-off
         if not mask.any():
             return
+    if unchecked:
+        _check_phrases(seg, unchecked, worth, mask, covered, total)
+        mask &= covered >= need
     whole = sum(worth)
     if whole > 0:
         # Rank by BM25F over the terms held, scaled by the share of the query they cover.
         total *= np.minimum(covered / np.float32(whole), 1.0)
+
+
+def _phrase(alt: Alternative) -> str:
+    """The CJK word of three or more characters an alternative spells, if it is
+    matched by its character pairs alone (else empty)."""
+    if len(alt.groups) < 2 or len(alt.marks) != 1 or any(g.ranges for g in alt.groups):
+        return ""
+    text = alt.marks[0].text
+    return text if len(text) >= 3 and all(is_cjk(c) for c in text) else ""
+
+
+def _check_phrases(
+    seg: Segment,
+    unchecked: list[tuple[int, Mask, tuple[str, ...], Floats, Floats | None]],
+    worth: list[float],
+    mask: Mask,
+    covered: Floats,
+    total: Floats,
+) -> None:
+    """Take back the coverage and score of terms a document held only as pairs
+    apart (see :data:`PHRASE_CHECK_MAX`), when few documents are left to check."""
+    todo = [
+        (ti, np.flatnonzero(only & mask), phrases, sc, part)
+        for ti, only, phrases, sc, part in unchecked
+    ]
+    docs = {int(d) for _, found, _, _, _ in todo for d in found}
+    if not docs or len(docs) > PHRASE_CHECK_MAX:
+        return
+    texts = {d: _document_text(seg, d) for d in docs}
+    for ti, found, phrases, t_score, t_part in todo:
+        for d in found.tolist():
+            if any(p in texts[d] for p in phrases):
+                continue
+            share = float(t_part[d]) if t_part is not None else 0.0
+            covered[d] -= np.float32(worth[ti] * (1.0 - share))
+            total[d] -= t_score[d] * np.float32(1.0 - share)
+
+
+def _document_text(seg: Segment, local: int) -> str:
+    """A stored document's text, field by field (a word never spans two fields)."""
+    doc = seg.document(local)
+    return "\n".join(normalize(field_text(v)) for v in doc.values() if isinstance(v, str | list))
 
 
 _CATEGORY_DOCS: dict[tuple[int, str], tuple[Any, npt.NDArray[np.intp]]] = {}
