@@ -197,7 +197,10 @@ def _idf(views: Sequence[View], plan: Plan) -> list[float]:
                 sum(df[k] for k in g.keys) + sum(df[r] for r in g.ranges) for g in alt.groups
             ]
             term_df += min(group_df, default=0)
-        d = min(term_df, n_docs)
+        # A word no listing holds says no more than one a single listing holds: in a
+        # sentence (「办公室电脑中了病毒」) such words are the person's situation, and at
+        # the full idf of nothing two of them outweigh the words a listing answers.
+        d = min(max(term_df, 1), n_docs)
         out.append(math.log(1 + (n_docs - d + 0.5) / (d + 0.5)))
     return out
 
