@@ -43,9 +43,9 @@ CATEGORY_IMPACT = 0.8  # a category match ranks as a word found once in a middle
 # A CJK word of three or more characters matches by its character pairs, which a
 # document may hold apart (培训 in its category, 实训班 in its title for 培训班).
 # When few documents are left, those a word held only so are read back and
-# checked for the word as written; a long list keeps them (reading costs ~30 µs
+# checked for the word as written; a long list keeps them (reading costs 25–50 µs
 # a document, and a false pair there ranks below the listings that hold the word).
-PHRASE_CHECK_MAX = 64
+PHRASE_CHECK_MAX = 32
 
 
 @dataclass
