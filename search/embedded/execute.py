@@ -248,6 +248,7 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
     # Per term: documents covering it only through words of 3+ CJK characters
     # matched by their pairs, with those words and the score they gave.
     unchecked: list[tuple[int, Mask, tuple[str, ...], Floats, Floats | None]] = []
+    scratch = _Scratch(n)
     for ti in order:
         term, term_idf = plan.terms[ti], idf[ti]
         t_mask = np.zeros(n, dtype=np.bool_)  # documents covering the whole term
@@ -256,27 +257,22 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
         p_mask: Mask | None = None  # documents holding a phrase alternative's pairs
         phrases: list[str] = []
         for alt in term.alternatives:
-            a_mask: Mask | None = None
-            a_score = np.zeros(n, dtype=np.float32)
-            for group in alt.groups:
-                g_mask, g_score = _group(seg, group)
-                a_mask = g_mask if a_mask is None else a_mask & g_mask
-                a_score += g_score
-            if a_mask is None:
+            if not alt.groups:
                 continue
+            docs, a_score = _alternative(seg, alt, scratch)
             # Documents that missed a group score nothing for this alternative.
-            a_score *= a_mask
             a_score *= np.float32(_alt_weight(alt) * term_idf * term.weight)
-            np.maximum(t_score, a_score, out=t_score)
+            t_score[docs] = np.maximum(t_score[docs], a_score)
             phrase = _phrase(alt)
             if alt.cover >= 1.0 and phrase:
-                p_mask = a_mask.copy() if p_mask is None else p_mask | a_mask
+                p_mask = np.zeros(n, dtype=np.bool_) if p_mask is None else p_mask
+                p_mask[docs] = True
                 phrases.append(phrase)
             elif alt.cover >= 1.0:
-                t_mask |= a_mask
+                t_mask[docs] = True
             else:
                 t_part = np.zeros(n, dtype=np.float32) if t_part is None else t_part
-                np.maximum(t_part, np.float32(alt.cover) * a_mask, out=t_part)
+                t_part[docs] = np.maximum(t_part[docs], np.float32(alt.cover))
         for code, share in term.categories:
             # Filed under the category of a concept the term names: part of the term,
             # ranked as a modest match would be.
@@ -334,10 +330,10 @@ def _check_phrases(
         (ti, np.flatnonzero(only & mask), phrases, sc, part)
         for ti, only, phrases, sc, part in unchecked
     ]
-    docs = {int(d) for _, found, _, _, _ in todo for d in found}
-    if not docs or len(docs) > PHRASE_CHECK_MAX:
+    docs = np.unique(np.concatenate([found for _, found, _, _, _ in todo]))
+    if not docs.size or docs.size > PHRASE_CHECK_MAX:
         return
-    texts = {d: _document_text(seg, d) for d in docs}
+    texts = {d: _document_text(seg, d) for d in docs.tolist()}
     for ti, found, phrases, t_score, t_part in todo:
         for d in found.tolist():
             if any(p in texts[d] for p in phrases):
@@ -373,32 +369,72 @@ def _category_docs(seg: Segment, code: str) -> npt.NDArray[np.intp]:
     return cached[1]
 
 
-def _group(seg: Segment, group: Group) -> tuple[Mask, Floats]:
-    """Documents holding any key of ``group`` and their best impact."""
-    n = seg.n
-    g_mask = np.zeros(n, dtype=np.bool_)
-    g_score = np.zeros(n, dtype=np.float32)
+class _Scratch:
+    """Zeroed per-document arrays reused by the alternatives of one segment's query:
+    work proportional to the postings read, not to the segment's size."""
+
+    def __init__(self, n: int) -> None:
+        self.best = np.zeros(n, dtype=np.float32)  # a group's best impact per document
+        self.seen = np.zeros(n, dtype=np.uint16)  # in how many groups a document was found
+
+
+def _alternative(
+    seg: Segment, alt: Alternative, scratch: _Scratch
+) -> tuple[npt.NDArray[np.intp], Floats]:
+    """Documents holding every group of ``alt`` and the sum of their groups' impacts
+    (added group by group in float32, as dense arrays would)."""
+    groups = [_group(seg, g, scratch) for g in alt.groups]
+    if len(groups) == 1:
+        return groups[0]
+    docs = min(groups, key=lambda g: g[0].size)[0]
+    if docs.size:
+        seen = scratch.seen
+        for g_docs, _ in groups:
+            seen[g_docs] += 1
+        docs = docs[seen[docs] == len(groups)]
+        for g_docs, _ in groups:
+            seen[g_docs] = 0
+    total = np.zeros(docs.size, dtype=np.float32)
+    if docs.size:
+        best = scratch.best
+        for g_docs, g_score in groups:
+            best[g_docs] = g_score
+            total += best[docs]
+            best[g_docs] = 0
+    return docs, total
+
+
+def _group(seg: Segment, group: Group, scratch: _Scratch) -> tuple[npt.NDArray[np.intp], Floats]:
+    """Documents holding any key of ``group`` (each once) and their best impact."""
     vocab = seg.vocab
-    first = True
+    found: list[tuple[npt.NDArray[np.intp], npt.NDArray[Any]]] = []
     for key in group.keys:
         i = int(np.searchsorted(vocab, np.uint64(key)))
         if i >= vocab.size or int(vocab[i]) != key:
             continue
         lo, hi = int(seg.offsets[i]), int(seg.offsets[i + 1])
-        docs = seg.post_doc[lo:hi].astype(np.intp)
-        imp = seg.post_imp[lo:hi]
-        g_mask[docs] = True
-        # Within one key every document appears once, so plain indexing is safe.
-        g_score[docs] = imp if first else np.maximum(g_score[docs], imp)
-        first = False
+        found.append((seg.post_doc[lo:hi].astype(np.intp), seg.post_imp[lo:hi]))
+    ranged: list[tuple[npt.NDArray[np.intp], npt.NDArray[Any]]] = []
     for r in group.ranges:
         a, b = np.searchsorted(vocab, np.asarray(r, dtype=np.uint64))
         lo, hi = int(seg.offsets[a]), int(seg.offsets[b])
         if hi > lo:
-            docs = seg.post_doc[lo:hi].astype(np.intp)
-            g_mask[docs] = True
-            np.maximum.at(g_score, docs, seg.post_imp[lo:hi].astype(np.float32))
-    return g_mask, g_score
+            ranged.append((seg.post_doc[lo:hi].astype(np.intp), seg.post_imp[lo:hi]))
+    if not ranged and len(found) == 1:
+        # One key: every document appears once in its postings.
+        return found[0][0], found[0][1].astype(np.float32)
+    if not ranged and not found:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
+    best = scratch.best
+    for docs, imp in found:
+        best[docs] = np.maximum(best[docs], imp)
+    for docs, imp in ranged:
+        # A range spans many keys, so a document may appear more than once.
+        np.maximum.at(best, docs, imp.astype(np.float32))
+    union = np.unique(np.concatenate([d for d, _ in [*found, *ranged]]))
+    score = best[union]
+    best[union] = 0
+    return union, score
 
 
 def _apply_filters(seg: Segment, mask: Mask, filters: Sequence[Filter]) -> None:
