@@ -248,7 +248,7 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
     # Per term: documents covering it only through words of 3+ CJK characters
     # matched by their pairs, with those words and the score they gave.
     unchecked: list[tuple[int, Mask, tuple[str, ...], Floats, Floats | None]] = []
-    scratch = _Scratch(n)
+    scratch = _Scratch(seg, plan)
     for ti in order:
         term, term_idf = plan.terms[ti], idf[ti]
         t_mask = np.zeros(n, dtype=np.bool_)  # documents covering the whole term
@@ -370,12 +370,24 @@ def _category_docs(seg: Segment, code: str) -> npt.NDArray[np.intp]:
 
 
 class _Scratch:
-    """Zeroed per-document arrays reused by the alternatives of one segment's query:
-    work proportional to the postings read, not to the segment's size."""
+    """What one segment's query reuses across its alternatives: where each key of
+    the plan lies in the postings (one ``searchsorted`` for them all) and zeroed
+    per-document arrays, so the work is in proportion to the postings read, not
+    to the segment's size."""
 
-    def __init__(self, n: int) -> None:
-        self.best = np.zeros(n, dtype=np.float32)  # a group's best impact per document
-        self.seen = np.zeros(n, dtype=np.uint16)  # in how many groups a document was found
+    def __init__(self, seg: Segment, plan: Plan) -> None:
+        self.best = np.zeros(seg.n, dtype=np.float32)  # a group's best impact per document
+        self.seen = np.zeros(seg.n, dtype=np.uint16)  # in how many groups a document was found
+        self.spans: dict[int, tuple[int, int]] = {}  # key -> its postings' slice
+        keys = sorted(plan.keys())
+        if keys and seg.vocab.size:
+            wanted = np.asarray(keys, dtype=np.uint64)
+            pos = np.minimum(np.searchsorted(seg.vocab, wanted), seg.vocab.size - 1)
+            found = (seg.vocab[pos] == wanted).tolist()
+            lo, hi = seg.offsets[pos].tolist(), seg.offsets[pos + 1].tolist()
+            for k, f, a, b in zip(keys, found, lo, hi, strict=True):
+                if f:
+                    self.spans[k] = (a, b)
 
 
 def _alternative(
@@ -383,6 +395,8 @@ def _alternative(
 ) -> tuple[npt.NDArray[np.intp], Floats]:
     """Documents holding every group of ``alt`` and the sum of their groups' impacts
     (added group by group in float32, as dense arrays would)."""
+    if len(alt.groups) > 1 and all(len(g.keys) == 1 and not g.ranges for g in alt.groups):
+        return _all_keys(seg, [scratch.spans.get(g.keys[0]) for g in alt.groups])
     groups = [_group(seg, g, scratch) for g in alt.groups]
     if len(groups) == 1:
         return groups[0]
@@ -404,16 +418,44 @@ def _alternative(
     return docs, total
 
 
+def _all_keys(
+    seg: Segment, spans: list[tuple[int, int] | None]
+) -> tuple[npt.NDArray[np.intp], Floats]:
+    """Documents holding every key (given by its postings' slice; ``None``: absent
+    from the segment) and the sum of their impacts in the keys' order.
+
+    A key's postings list its documents in increasing order (segment.py sorts
+    them so), so the rarest key's documents are looked up in the others'.
+    """
+    if any(s is None for s in spans):
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
+    present = [s for s in spans if s is not None]
+    lo, hi = min(present, key=lambda s: s[1] - s[0])
+    docs = seg.post_doc[lo:hi]
+    for a, b in present:
+        if docs.size == 0:
+            break
+        if (a, b) == (lo, hi):
+            continue
+        held = seg.post_doc[a:b]
+        pos = np.minimum(np.searchsorted(held, docs), held.size - 1)
+        docs = docs[held[pos] == docs]
+    total = np.zeros(docs.size, dtype=np.float32)
+    if docs.size:
+        for a, b in present:
+            total += seg.post_imp[a + np.searchsorted(seg.post_doc[a:b], docs)]
+    return docs.astype(np.intp), total
+
+
 def _group(seg: Segment, group: Group, scratch: _Scratch) -> tuple[npt.NDArray[np.intp], Floats]:
     """Documents holding any key of ``group`` (each once) and their best impact."""
     vocab = seg.vocab
     found: list[tuple[npt.NDArray[np.intp], npt.NDArray[Any]]] = []
     for key in group.keys:
-        i = int(np.searchsorted(vocab, np.uint64(key)))
-        if i >= vocab.size or int(vocab[i]) != key:
-            continue
-        lo, hi = int(seg.offsets[i]), int(seg.offsets[i + 1])
-        found.append((seg.post_doc[lo:hi].astype(np.intp), seg.post_imp[lo:hi]))
+        span = scratch.spans.get(key)
+        if span is not None:
+            lo, hi = span
+            found.append((seg.post_doc[lo:hi].astype(np.intp), seg.post_imp[lo:hi]))
     ranged: list[tuple[npt.NDArray[np.intp], npt.NDArray[Any]]] = []
     for r in group.ranges:
         a, b = np.searchsorted(vocab, np.asarray(r, dtype=np.uint64))
