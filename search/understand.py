@@ -32,7 +32,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, Protocol
 
@@ -40,6 +40,7 @@ import rjieba
 
 from search.concepts import Concept, ConceptMap
 from search.listings import INDEX_WORDS
+from search.phrasings import PhrasingIndex
 from search.text import Segmenter, is_cjk, normalize, runs
 from search.types import Query, QueryTerm
 
@@ -60,6 +61,9 @@ CATEGORY_SHARE = 0.4
 RELATED_SHARE = 0.5
 RELATED_CATEGORY_SHARE = 0.3
 MAX_RELATED = 12  # a word in the phrasings of more concepts than this says too little
+# A phrasing found loosely in a clause (设备突然坏 in 设备老是突然坏): each word of the
+# query it spans points to its concepts with this share, times how well it was found.
+PHRASING_SHARE = 1.0
 # How common a word is in Chinese at large (jieba's dictionary counts, of about 60
 # million words): a word as common as 知道 or 结果 says little about what is sought,
 # one as rare as 排课 or 按揭 says much. Between the two ends the weight scales with
@@ -333,6 +337,8 @@ class _Piece:
     entry: _Entry | None = None
     core: str = ""  # a CJK word without a leading or trailing stray character
     weight: float = 1.0
+    # Concepts of problem phrasings found loosely over this piece, with their share.
+    phrased: dict[str, float] = field(default_factory=dict)
 
 
 _BUDGET = re.compile(
@@ -415,6 +421,9 @@ class Understander:
         # inside a longer word (机联网 inside 注塑机联网 is 注塑机 + 联网).
         self.base = _base_segmenter()
         self._problem_words = self._words_of_problems()
+        self.phrasings = PhrasingIndex(
+            (phrase, c.id) for c in concepts.concepts.values() for phrase in c.problems
+        )
 
     def _words_of_problems(self) -> dict[str, dict[str, float]]:
         """Each word of two or more characters in the map's problem phrasings → the
@@ -459,9 +468,10 @@ class Understander:
         pieces, found_places = self._pieces(norm, places)
         corrections: list[Correction] = []
         if correct and vocabulary is not None:
-            corrections = self._correct(pieces, vocabulary)
+            corrections = self._correct(norm, pieces, vocabulary)
         pieces = self._without_index_words(pieces, index)
         self._weigh_by_general_use(pieces)
+        self._mark_phrasings(norm, pieces)
         terms = self._terms_of(pieces)
         query_text = " ".join(_engine_text(t) for t in terms)
         return Understanding(
@@ -616,6 +626,19 @@ class Understander:
         kept = [p for p in pieces if not (p.kind == "cjk" and p.text in words)]
         return kept or pieces
 
+    def _mark_phrasings(self, norm: str, pieces: list[_Piece]) -> None:
+        """Point the words of the query that a loosely found problem phrasing spans
+        (:class:`search.phrasings.PhrasingIndex`: 设备突然坏 in 设备老是突然坏) to the
+        phrasing's concepts, by how well it was found: a listing naming one of them
+        covers that share of each word."""
+        for match in self.phrasings.find(norm):
+            share = PHRASING_SHARE * match.score
+            for p in pieces:
+                if p.kind == "entry" or p.end <= match.start or p.start >= match.end:
+                    continue
+                for cid in match.ids:
+                    p.phrased[cid] = max(share, p.phrased.get(cid, 0.0))
+
     @staticmethod
     def _weigh_by_general_use(pieces: list[_Piece]) -> None:
         """Scale the weight of dictionary words outside the map by how rare they are
@@ -626,35 +649,57 @@ class Understander:
                 p.weight *= general_weight(p.text)
 
     # -- corrections -------------------------------------------------------------------
-    def _correct(self, pieces: list[_Piece], vocabulary: Vocabulary) -> list[Correction]:
+    def _correct(self, norm: str, pieces: list[_Piece], vocabulary: Vocabulary) -> list[Correction]:
         todo = [p for p in pieces if p.kind in ("cjk", "latin") and len(p.text) >= 2]
+        todo += [
+            p for p in pieces if p.kind == "latin" and len(p.text) < 2 and _after_cjk(pieces, p)
+        ]
         if not todo:
             return []
         texts = [p.text for p in todo]
         freqs = dict(zip(texts, vocabulary.frequencies(texts), strict=True))
+        covered = {i for p in pieces for i in range(p.start, p.end)}
         out: list[Correction] = []
         for p in todo:
-            if freqs.get(p.text, 0) > 0:
+            if freqs.get(p.text, 0) > 0 or p not in pieces:
                 continue
+            typed = p.text
             if p.kind == "cjk":
-                fixed = self._fix_cjk(p.text, vocabulary, joined=_trailing_stray(p))
+                # A character dropped as a filler may be half of the mistyped word
+                # (能 of 能好监测 = 能耗监测): the word with it is tried for a map term.
+                left = norm[p.start - 1] if p.start > 0 else ""
+                if not (left and is_cjk(left) and p.start - 1 not in covered):
+                    left = ""
+                fixed = self._fix_cjk(p.text, vocabulary, joined=_trailing_stray(p), left=left)
+                if fixed and left and len(fixed) > len(p.text):
+                    typed = left + p.text
+                    p.start -= 1
             else:
-                fixed = self._fix_pinyin(p.text, vocabulary)
-            if fixed and fixed != p.text:
-                out.append(Correction(p.text, fixed))
+                prev = _after_cjk(pieces, p)
+                fixed = self._fix_pinyin(p.text, vocabulary, before=prev.text if prev else "")
+                if fixed and prev is not None and prev.text and fixed.startswith(prev.text):
+                    # Pinyin typed right after Chinese (防火qiang): one word with it.
+                    typed = prev.text + p.text
+                    p.start = prev.start
+                    pieces.remove(prev)
+            if fixed and fixed != typed:
+                out.append(Correction(typed, fixed))
                 p.kind, p.text, p.core = "cjk", fixed, fixed
                 entry = self._table.get(tuple(fixed))
                 if entry is not None and entry.kind != "place":
                     p.kind, p.entry = "entry", entry
         return out
 
-    def _fix_cjk(self, word: str, vocabulary: Vocabulary, joined: bool = False) -> str | None:
+    def _fix_cjk(
+        self, word: str, vocabulary: Vocabulary, joined: bool = False, left: str = ""
+    ) -> str | None:
         """``word`` with one character replaced by a sound- or shape-alike, if the
         result occurs in the index and reads as a word (a term of the map, or
         whole words to rjieba): the closest sound first, then the commonest.
         ``joined``: a word with a stray character after it (冲压见, 分期付), whose
         correction must be one word of the language or the map (冲压件), not a
-        word and a character (分支付)."""
+        word and a character (分支付). ``left``: a character typed before the word
+        and dropped as a filler; the word with it counts only as a term of the map."""
         candidates: list[tuple[str, int]] = []
         for i, ch in enumerate(word):
             if not is_cjk(ch):
@@ -665,6 +710,8 @@ class Understander:
             words = [(c, k) for c, k in candidates if c in self._terms or rjieba.has_word(c)]
         else:
             words = [(c, k) for c, k in candidates if self._is_word(c)]
+        if left:
+            words += [(left + c, k) for c, k in candidates if left + c in self._terms]
         return self._best(words, vocabulary)
 
     def _is_word(self, text: str) -> bool:
@@ -674,17 +721,21 @@ class Understander:
             return True
         return len(self.segmenter.cut(text)) < len(text) or len(text) > 4
 
-    def _fix_pinyin(self, word: str, vocabulary: Vocabulary) -> str | None:
+    def _fix_pinyin(self, word: str, vocabulary: Vocabulary, before: str = "") -> str | None:
         """A Latin word no document holds, read as pinyin (xitong → 系统): the
-        characters of each syllable chained through pairs that occur in the index."""
-        if word in LATIN_FILLERS or not word.isalpha() or len(word) < 4:
+        characters of each syllable chained through pairs that occur in the index.
+        ``before``: Chinese typed right before it (防火qiang), which a single
+        syllable must continue into a word of the map or the language (防火墙)."""
+        if word in LATIN_FILLERS or not word.isalpha() or (len(word) < 4 and not before):
             return None
         syllables = split_pinyin(word)
-        if not syllables or len(syllables) < 2 or len(syllables) > 6:
+        if not syllables or len(syllables) > 6 or (len(syllables) < 2 and not before):
             return None
-        options = [homophones(s, common=True) for s in syllables]
+        options: list[tuple[str, ...]] = [homophones(s, common=True) for s in syllables]
         if not all(options):
             return None
+        if before:
+            options.insert(0, (before[-1],))
         # Best path through the lattice: each step a pair that occurs in the index.
         best: dict[str, tuple[float, str]] = {c: (0.0, c) for c in options[0]}
         for nxt in options[1:]:
@@ -700,7 +751,10 @@ class Understander:
             if not step:
                 return None
             best = step
-        paths = [(text, 0) for _, text in best.values()]
+        paths = [(before[:-1] + text if before else text, 0) for _, text in best.values()]
+        if before:
+            # Joined to the Chinese before it, the result must read as one word.
+            paths = [(t, k) for t, k in paths if t in self._terms or rjieba.has_word(t)]
         return self._best(paths, vocabulary)
 
     def _best(self, candidates: list[tuple[str, int]], vocabulary: Vocabulary) -> str | None:
@@ -713,12 +767,13 @@ class Understander:
             return None
         texts = list(closest)
         freqs = vocabulary.frequencies(texts)
+        # A word of the map, then of the language (测评, not 测平 of 检测平台).
         scored = [
-            (t not in self._terms, closest[t], -f, t)
+            (t not in self._terms, not rjieba.has_word(t), closest[t], -f, t)
             for t, f in zip(texts, freqs, strict=True)
             if f > 0
         ]
-        return min(scored)[3] if scored else None
+        return min(scored)[4] if scored else None
 
     # -- terms --------------------------------------------------------------------------
     def _terms_of(self, pieces: list[_Piece]) -> list[QueryTerm]:
@@ -743,28 +798,33 @@ class Understander:
         if p.kind == "entry" and p.entry is not None:
             return self._concept_term(p, adjacent)
         if p.kind == "latin":
-            return QueryTerm(p.text, ((p.text, 1.0),), 1.0, adjacent, "latin")
+            # A bare number (90 in 付款要90天) is a quantity, as a CJK numeral is.
+            weight = LONE_CHAR_WEIGHT if p.text.isdigit() else 1.0
+            return QueryTerm(p.text, ((p.text, 1.0),), weight, adjacent, "latin")
         alts = [(p.text, 1.0)]
         if p.core and p.core != p.text:
             alts.append((p.core, MODIFIER_BOOST))
         weight = LONE_CHAR_WEIGHT if len(p.text) == 1 else p.weight
-        related, categories = self._related(p.core or p.text)
+        related, categories = self._related(p.core or p.text, p.phrased)
         return QueryTerm(p.text, tuple(alts), weight, adjacent, "cjk", "", related, categories)
 
     def _related(
-        self, word: str
+        self, word: str, phrased: Mapping[str, float] | None = None
     ) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]:
         """Spellings and categories of the concepts whose problem phrasings hold
-        ``word`` (a word of a sentence that is part of a known phrasing), partly."""
-        shares = self._problem_words.get(word)
+        ``word`` (a word of a sentence that is part of a known phrasing), partly,
+        and of the concepts of phrasings found loosely over it (``phrased``)."""
+        shares = dict.fromkeys(self._problem_words.get(word, ()), RELATED_SHARE)
+        for cid, share in (phrased or {}).items():
+            shares[cid] = max(share, shares.get(cid, 0.0))
         if not shares:
             return (), ()
         spellings: dict[str, float] = {}
-        for cid in shares:
+        for cid, share in sorted(shares.items(), key=lambda kv: -kv[1]):
             concept = self.concepts.concepts.get(cid)
             if concept is not None:
                 for t in _spellings(concept):
-                    spellings.setdefault(t, RELATED_SHARE)
+                    spellings.setdefault(t, share)
         return tuple(spellings.items()), self._categories(shares, RELATED_CATEGORY_SHARE)
 
     def _categories(self, ids: Iterable[str], share: float) -> tuple[tuple[str, float], ...]:
@@ -807,6 +867,15 @@ class Understander:
         return QueryTerm(
             typed, tuple(alts.items()), 1.0, adjacent, entry.kind, engine, (), categories
         )
+
+
+def _after_cjk(pieces: Sequence[_Piece], p: _Piece) -> _Piece | None:
+    """The CJK word typed right before ``p`` with no space (防火 of 防火qiang)."""
+    i = pieces.index(p) if p in pieces else -1
+    if i <= 0:
+        return None
+    prev = pieces[i - 1]
+    return prev if prev.kind == "cjk" and prev.end == p.start and prev.text else None
 
 
 def _trailing_stray(p: _Piece) -> bool:

@@ -29,7 +29,8 @@ import numpy as np
 import numpy.typing as npt
 
 from search.embedded.plan import Alternative, Group, Plan, osa_distance_at_most_one
-from search.embedded.segment import K1, Segment, keyword
+from search.embedded.segment import K1, Segment, field_text, keyword
+from search.text import is_cjk, normalize
 from search.types import Eq, Filter, Range, Sort
 
 Mask = npt.NDArray[np.bool_]
@@ -39,6 +40,12 @@ COVERAGE = 0.5  # share of the query's informativeness a match must hold
 MEASURED_TERMS = 4  # the cut-off is measured over this many of the most informative terms
 CATEGORY_FIELD = "categories"  # the keyword field holding documents' taxonomy codes
 CATEGORY_IMPACT = 0.8  # a category match ranks as a word found once in a middle field
+# A CJK word of three or more characters matches by its character pairs, which a
+# document may hold apart (培训 in its category, 实训班 in its title for 培训班).
+# When few documents are left, those a word held only so are read back and
+# checked for the word as written; a long list keeps them (reading costs 25–50 µs
+# a document, and a false pair there ranks below the listings that hold the word).
+PHRASE_CHECK_MAX = 32
 
 
 @dataclass
@@ -190,7 +197,10 @@ def _idf(views: Sequence[View], plan: Plan) -> list[float]:
                 sum(df[k] for k in g.keys) + sum(df[r] for r in g.ranges) for g in alt.groups
             ]
             term_df += min(group_df, default=0)
-        d = min(term_df, n_docs)
+        # A word no listing holds says no more than one a single listing holds: in a
+        # sentence (「办公室电脑中了病毒」) such words are the person's situation, and at
+        # the full idf of nothing two of them outweigh the words a listing answers.
+        d = min(max(term_df, 1), n_docs)
         out.append(math.log(1 + (n_docs - d + 0.5) / (d + 0.5)))
     return out
 
@@ -235,29 +245,34 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
     order = sorted(range(len(plan.terms)), key=lambda i: -worth[i])
     covered = np.zeros(n, dtype=np.float32)
     left = sum(worth)
+    # Per term: documents covering it only through words of 3+ CJK characters
+    # matched by their pairs, with those words and the score they gave.
+    unchecked: list[tuple[int, Mask, tuple[str, ...], Floats, Floats | None]] = []
+    scratch = _Scratch(seg, plan)
     for ti in order:
         term, term_idf = plan.terms[ti], idf[ti]
         t_mask = np.zeros(n, dtype=np.bool_)  # documents covering the whole term
         t_part: Floats | None = None  # the share covered by the others, when any
         t_score = np.zeros(n, dtype=np.float32)
+        p_mask: Mask | None = None  # documents holding a phrase alternative's pairs
+        phrases: list[str] = []
         for alt in term.alternatives:
-            a_mask: Mask | None = None
-            a_score = np.zeros(n, dtype=np.float32)
-            for group in alt.groups:
-                g_mask, g_score = _group(seg, group)
-                a_mask = g_mask if a_mask is None else a_mask & g_mask
-                a_score += g_score
-            if a_mask is None:
+            if not alt.groups:
                 continue
+            docs, a_score = _alternative(seg, alt, scratch)
             # Documents that missed a group score nothing for this alternative.
-            a_score *= a_mask
             a_score *= np.float32(_alt_weight(alt) * term_idf * term.weight)
-            np.maximum(t_score, a_score, out=t_score)
-            if alt.cover >= 1.0:
-                t_mask |= a_mask
+            t_score[docs] = np.maximum(t_score[docs], a_score)
+            phrase = _phrase(alt)
+            if alt.cover >= 1.0 and phrase:
+                p_mask = np.zeros(n, dtype=np.bool_) if p_mask is None else p_mask
+                p_mask[docs] = True
+                phrases.append(phrase)
+            elif alt.cover >= 1.0:
+                t_mask[docs] = True
             else:
                 t_part = np.zeros(n, dtype=np.float32) if t_part is None else t_part
-                np.maximum(t_part, np.float32(alt.cover) * a_mask, out=t_part)
+                t_part[docs] = np.maximum(t_part[docs], np.float32(alt.cover))
         for code, share in term.categories:
             # Filed under the category of a concept the term names: part of the term,
             # ranked as a modest match would be.
@@ -270,6 +285,11 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
         total += t_score
         if term.bonus:
             continue
+        if p_mask is not None:
+            only = p_mask & ~t_mask
+            t_mask |= p_mask
+            if only.any():
+                unchecked.append((ti, only, tuple(phrases), t_score, t_part))
         if t_part is None:
             covered += np.float32(worth[ti]) * t_mask
         else:
@@ -278,10 +298,55 @@ def _score(seg: Segment, plan: Plan, idf: list[float], mask: Mask, total: Floats
         mask &= covered + np.float32(left) >= need  # can still reach the cut-off
         if not mask.any():
             return
+    if unchecked:
+        _check_phrases(seg, unchecked, worth, mask, covered, total)
+        mask &= covered >= need
     whole = sum(worth)
     if whole > 0:
         # Rank by BM25F over the terms held, scaled by the share of the query they cover.
         total *= np.minimum(covered / np.float32(whole), 1.0)
+
+
+def _phrase(alt: Alternative) -> str:
+    """The CJK word of three or more characters an alternative spells, if it is
+    matched by its character pairs alone (else empty)."""
+    if len(alt.groups) < 2 or len(alt.marks) != 1 or any(g.ranges for g in alt.groups):
+        return ""
+    text = alt.marks[0].text
+    return text if len(text) >= 3 and all(is_cjk(c) for c in text) else ""
+
+
+def _check_phrases(
+    seg: Segment,
+    unchecked: list[tuple[int, Mask, tuple[str, ...], Floats, Floats | None]],
+    worth: list[float],
+    mask: Mask,
+    covered: Floats,
+    total: Floats,
+) -> None:
+    """Take back the coverage and score of terms a document held only as pairs
+    apart (see :data:`PHRASE_CHECK_MAX`), when few documents are left to check."""
+    todo = [
+        (ti, np.flatnonzero(only & mask), phrases, sc, part)
+        for ti, only, phrases, sc, part in unchecked
+    ]
+    docs = np.unique(np.concatenate([found for _, found, _, _, _ in todo]))
+    if not docs.size or docs.size > PHRASE_CHECK_MAX:
+        return
+    texts = {d: _document_text(seg, d) for d in docs.tolist()}
+    for ti, found, phrases, t_score, t_part in todo:
+        for d in found.tolist():
+            if any(p in texts[d] for p in phrases):
+                continue
+            share = float(t_part[d]) if t_part is not None else 0.0
+            covered[d] -= np.float32(worth[ti] * (1.0 - share))
+            total[d] -= t_score[d] * np.float32(1.0 - share)
+
+
+def _document_text(seg: Segment, local: int) -> str:
+    """A stored document's text, field by field (a word never spans two fields)."""
+    doc = seg.document(local)
+    return "\n".join(normalize(field_text(v)) for v in doc.values() if isinstance(v, str | list))
 
 
 _CATEGORY_DOCS: dict[tuple[int, str], tuple[Any, npt.NDArray[np.intp]]] = {}
@@ -304,32 +369,114 @@ def _category_docs(seg: Segment, code: str) -> npt.NDArray[np.intp]:
     return cached[1]
 
 
-def _group(seg: Segment, group: Group) -> tuple[Mask, Floats]:
-    """Documents holding any key of ``group`` and their best impact."""
-    n = seg.n
-    g_mask = np.zeros(n, dtype=np.bool_)
-    g_score = np.zeros(n, dtype=np.float32)
-    vocab = seg.vocab
-    first = True
-    for key in group.keys:
-        i = int(np.searchsorted(vocab, np.uint64(key)))
-        if i >= vocab.size or int(vocab[i]) != key:
+class _Scratch:
+    """What one segment's query reuses across its alternatives: where each key of
+    the plan lies in the postings (one ``searchsorted`` for them all) and zeroed
+    per-document arrays, so the work is in proportion to the postings read, not
+    to the segment's size."""
+
+    def __init__(self, seg: Segment, plan: Plan) -> None:
+        self.best = np.zeros(seg.n, dtype=np.float32)  # a group's best impact per document
+        self.seen = np.zeros(seg.n, dtype=np.uint16)  # in how many groups a document was found
+        self.spans: dict[int, tuple[int, int]] = {}  # key -> its postings' slice
+        keys = sorted(plan.keys())
+        if keys and seg.vocab.size:
+            wanted = np.asarray(keys, dtype=np.uint64)
+            pos = np.minimum(np.searchsorted(seg.vocab, wanted), seg.vocab.size - 1)
+            found = (seg.vocab[pos] == wanted).tolist()
+            lo, hi = seg.offsets[pos].tolist(), seg.offsets[pos + 1].tolist()
+            for k, f, a, b in zip(keys, found, lo, hi, strict=True):
+                if f:
+                    self.spans[k] = (a, b)
+
+
+def _alternative(
+    seg: Segment, alt: Alternative, scratch: _Scratch
+) -> tuple[npt.NDArray[np.intp], Floats]:
+    """Documents holding every group of ``alt`` and the sum of their groups' impacts
+    (added group by group in float32, as dense arrays would)."""
+    if len(alt.groups) > 1 and all(len(g.keys) == 1 and not g.ranges for g in alt.groups):
+        return _all_keys(seg, [scratch.spans.get(g.keys[0]) for g in alt.groups])
+    groups = [_group(seg, g, scratch) for g in alt.groups]
+    if len(groups) == 1:
+        return groups[0]
+    docs = min(groups, key=lambda g: g[0].size)[0]
+    if docs.size:
+        seen = scratch.seen
+        for g_docs, _ in groups:
+            seen[g_docs] += 1
+        docs = docs[seen[docs] == len(groups)]
+        for g_docs, _ in groups:
+            seen[g_docs] = 0
+    total = np.zeros(docs.size, dtype=np.float32)
+    if docs.size:
+        best = scratch.best
+        for g_docs, g_score in groups:
+            best[g_docs] = g_score
+            total += best[docs]
+            best[g_docs] = 0
+    return docs, total
+
+
+def _all_keys(
+    seg: Segment, spans: list[tuple[int, int] | None]
+) -> tuple[npt.NDArray[np.intp], Floats]:
+    """Documents holding every key (given by its postings' slice; ``None``: absent
+    from the segment) and the sum of their impacts in the keys' order.
+
+    A key's postings list its documents in increasing order (segment.py sorts
+    them so), so the rarest key's documents are looked up in the others'.
+    """
+    if any(s is None for s in spans):
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
+    present = [s for s in spans if s is not None]
+    lo, hi = min(present, key=lambda s: s[1] - s[0])
+    docs = seg.post_doc[lo:hi]
+    for a, b in present:
+        if docs.size == 0:
+            break
+        if (a, b) == (lo, hi):
             continue
-        lo, hi = int(seg.offsets[i]), int(seg.offsets[i + 1])
-        docs = seg.post_doc[lo:hi].astype(np.intp)
-        imp = seg.post_imp[lo:hi]
-        g_mask[docs] = True
-        # Within one key every document appears once, so plain indexing is safe.
-        g_score[docs] = imp if first else np.maximum(g_score[docs], imp)
-        first = False
+        held = seg.post_doc[a:b]
+        pos = np.minimum(np.searchsorted(held, docs), held.size - 1)
+        docs = docs[held[pos] == docs]
+    total = np.zeros(docs.size, dtype=np.float32)
+    if docs.size:
+        for a, b in present:
+            total += seg.post_imp[a + np.searchsorted(seg.post_doc[a:b], docs)]
+    return docs.astype(np.intp), total
+
+
+def _group(seg: Segment, group: Group, scratch: _Scratch) -> tuple[npt.NDArray[np.intp], Floats]:
+    """Documents holding any key of ``group`` (each once) and their best impact."""
+    vocab = seg.vocab
+    found: list[tuple[npt.NDArray[np.intp], npt.NDArray[Any]]] = []
+    for key in group.keys:
+        span = scratch.spans.get(key)
+        if span is not None:
+            lo, hi = span
+            found.append((seg.post_doc[lo:hi].astype(np.intp), seg.post_imp[lo:hi]))
+    ranged: list[tuple[npt.NDArray[np.intp], npt.NDArray[Any]]] = []
     for r in group.ranges:
         a, b = np.searchsorted(vocab, np.asarray(r, dtype=np.uint64))
         lo, hi = int(seg.offsets[a]), int(seg.offsets[b])
         if hi > lo:
-            docs = seg.post_doc[lo:hi].astype(np.intp)
-            g_mask[docs] = True
-            np.maximum.at(g_score, docs, seg.post_imp[lo:hi].astype(np.float32))
-    return g_mask, g_score
+            ranged.append((seg.post_doc[lo:hi].astype(np.intp), seg.post_imp[lo:hi]))
+    if not ranged and len(found) == 1:
+        # One key: every document appears once in its postings.
+        return found[0][0], found[0][1].astype(np.float32)
+    if not ranged and not found:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
+    best = scratch.best
+    for docs, imp in found:
+        best[docs] = np.maximum(best[docs], imp)
+    for docs, imp in ranged:
+        # A range spans many keys, so a document may appear more than once.
+        np.maximum.at(best, docs, imp.astype(np.float32))
+    union = np.unique(np.concatenate([d for d, _ in [*found, *ranged]]))
+    score = best[union]
+    best[union] = 0
+    return union, score
 
 
 def _apply_filters(seg: Segment, mask: Mask, filters: Sequence[Filter]) -> None:

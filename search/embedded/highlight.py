@@ -48,8 +48,14 @@ def _pattern(marks: tuple[Mark, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(pieces)) if pieces else None
 
 
-def _spans(norm: str, marks: Sequence[Mark]) -> list[tuple[int, int]]:
-    pattern = _pattern(tuple(marks))
+def mark_pattern(marks: Sequence[Mark]) -> re.Pattern[str] | None:
+    """The pattern of ``marks`` for :func:`highlight`: made once per query, as a
+    plan's marks can be hundreds (every spelling of every concept) and hashing
+    them for each field of each hit cost more than the highlighting."""
+    return _pattern(tuple(marks))
+
+
+def _spans(norm: str, pattern: re.Pattern[str] | None) -> list[tuple[int, int]]:
     if pattern is None:
         return []
     spans = [(m.start(), m.end()) for m in pattern.finditer(norm) if m.end() > m.start()]
@@ -62,15 +68,16 @@ def _spans(norm: str, marks: Sequence[Mark]) -> list[tuple[int, int]]:
     return merged
 
 
-def highlight(text: str, marks: Sequence[Mark], crop: int | None = None) -> str:
-    """``text`` HTML-escaped with ``<mark>`` around every match of ``marks``.
+def highlight(text: str, pattern: re.Pattern[str] | None, crop: int | None = None) -> str:
+    """``text`` HTML-escaped with ``<mark>`` around every match of ``pattern``
+    (:func:`mark_pattern` of the query's marks).
 
     With ``crop``, a text longer than ``crop`` characters is cut to a window of
     about that many characters centred on the first match (or its start when
     nothing matched), with ``…`` where it was cut.
     """
     norm, index = _normalized_with_map(text)
-    spans = [(index[s], index[e - 1] + 1) for s, e in _spans(norm, marks)]
+    spans = [(index[s], index[e - 1] + 1) for s, e in _spans(norm, pattern)]
     start, end = 0, len(text)
     if crop is not None and len(text) > crop:
         if spans:

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from search.embedded.execute import SegmentLexicon, View, execute
-from search.embedded.highlight import highlight
+from search.embedded.highlight import highlight, mark_pattern
 from search.embedded.plan import Planner
 from search.embedded.segment import MAX_DOCS, Segment, build_segment, field_text
 from search.embedded.store import Manifest, Store, decode, encode
@@ -353,11 +353,13 @@ class EmbeddedIndex:
         plan = _planner(settings.synonyms).plan(query, state.lexicon, prefix=prefix)
         out = execute(state.views, plan, filters, facets, sort, page * per_page)
         hits = []
+        pattern = mark_pattern(plan.marks)
         for c in out.candidates[(page - 1) * per_page :]:
             doc = state.views[c.view].segment.document(c.local)
-            marks = plan.marks
             shown = {
-                f.name: highlight(_display(doc.get(f.name)), marks, crop_length if f.crop else None)
+                f.name: highlight(
+                    _display(doc.get(f.name)), pattern, crop_length if f.crop else None
+                )
                 for f in settings.searchable
                 if doc.get(f.name) not in (None, "", [])
             }

@@ -302,7 +302,8 @@ def test_unserved_needs_lists_open_needs_without_a_good_recommendation(
         ("2026-13-01", None, "起始日期"),
         (None, "yesterday", "截止日期"),
         ("2026-05-01", "2026-04-01", "不能早于"),
-        ("1900-01-01", "2026-01-01", "不能超过"),
+        ("2001-01-01", "2026-01-01", "不能超过"),
+        ("1900-01-01", "2026-01-01", "超出范围"),
     ],
 )
 def test_bad_periods_are_refused_with_a_clear_message(

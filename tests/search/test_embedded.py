@@ -120,3 +120,21 @@ def test_a_bigram_straddling_two_words_is_flagged() -> None:
     tokens = analyze_corpus(["化工业务"], Segmenter())
     flagged = [k for k, s in zip(tokens.keys.tolist(), tokens.straddle.tolist(), strict=True) if s]
     assert flagged == keys_of("工业")
+
+
+def test_a_word_of_three_characters_must_be_written_together_when_few_documents_match(
+    tmp_path: Path,
+) -> None:
+    backend = open_backend(tmp_path)
+    backend.configure(IDX, listing_settings(SYNONYMS))
+    backend.add_bulk(
+        IDX,
+        [
+            # 培训 in the category and 实训班 in the title: both pairs, never the word.
+            make_doc(id="APART", title="机器人编程实训班", category_name="人才培训"),
+            make_doc(id="TOGETHER", title="PLC编程培训班"),
+        ],
+    )
+    assert [h.id for h in backend.search(IDX, "培训班").hits] == ["TOGETHER"]
+    # The pairs alone still match a shorter word they spell.
+    assert {h.id for h in backend.search(IDX, "培训").hits} == {"APART", "TOGETHER"}

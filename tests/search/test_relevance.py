@@ -64,12 +64,6 @@ def test_labelled_queries_reach_required_ndcg(demo_backend: SearchBackend) -> No
     assert mean >= REQUIRED_NDCG, f"NDCG@10 {mean:.3f}; worst: {worst}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not reached yet: NDCG@10 0.731 (problem 0.51, colloquial 0.66, typo 0.68, "
-    "vendor 0.83, mixed 0.85, long keywords 0.88, place/budget 0.81) and 13 of 14 absent "
-    "queries return nothing; see search/README.md, Known gaps",
-)
 def test_plain_language_queries_reach_required_ndcg_and_absent_ones_find_nothing(
     demo_backend: SearchBackend,
 ) -> None:

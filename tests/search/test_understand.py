@@ -261,3 +261,100 @@ def test_listings_filed_under_a_concepts_category_count_in_part(tmp_path: Path) 
     assert found("仓库发错货") == ["WMS", "PICK"]
     # A category alone never carries a query: nothing here says 发错货 or WMS.
     assert found("发错货") == ["WMS"]
+
+
+PHRASED = ConceptMap(
+    {
+        c.id: c
+        for c in (
+            Concept("pdm", "预测性维护", (), (), (), (), ("设备突然坏", "停机没预兆")),
+            Concept("factoring", "保理", (), (), (), (), ("主机厂付款要九十天",)),
+            Concept("mes", "制造执行系统", ("MES",)),
+        )
+    }
+)
+
+
+def _phrasing_share(query: str, spelling: str) -> float:
+    """The largest share of a term of ``query`` that ``spelling`` covers (a word of a
+    phrasing alone points to it at 0.5; a phrasing found loosely by how well)."""
+    terms = Understander(PHRASED).understand(query).query.terms
+    return max((s for term in terms for t, s in term.related if t == spelling), default=0.0)
+
+
+def test_a_problem_phrasing_is_found_with_words_around_and_inside_it() -> None:
+    assert _phrasing_share("设备老是突然坏掉", "预测性维护") == 1.0
+    # Digits read as the phrasing's numerals; the number alone weighs little.
+    assert _phrasing_share("主机厂付款要90天", "保理") == 1.0
+    terms = Understander(PHRASED).understand("主机厂付款要90天").query.terms
+    assert [t.weight for t in terms if t.text == "90"] == [0.5]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "设备坏了",  # too little of the phrasing: 突然 is missing
+        "突然 设备 坏",  # its characters out of order
+        "设备今天上午在车间里突然坏",  # too far apart to be one phrase
+        "设备突，然后坏",  # across punctuation
+    ],
+)
+def test_a_problem_phrasing_is_not_found_loosely_without_its_order_or_closeness(
+    query: str,
+) -> None:
+    # At most the half share of a word of the phrasing (设备, 突然) typed on its own.
+    assert _phrasing_share(query, "预测性维护") <= 0.5
+
+
+def test_a_loosely_found_phrasing_finds_listings_that_name_its_concept(tmp_path: Path) -> None:
+    backend = create_backend("embedded", {"path": str(tmp_path)})
+    backend.configure("offerings", listing_settings(PHRASED.synonym_groups()))
+    backend.add_bulk(
+        "offerings",
+        [
+            make_doc(id="PDM", title="预测性维护 振动监测"),
+            make_doc(id="MES", title="MES 生产管理"),
+        ],
+    )
+    u = Understander(PHRASED)
+    hits = backend.search("offerings", u.understand("我们设备老是突然坏掉").query).hits
+    assert [h.id for h in hits] == ["PDM"]
+
+
+TYPO_CONCEPTS = ConceptMap(
+    {
+        c.id: c
+        for c in (
+            Concept("firewall", "防火墙", ("工控防火墙",)),
+            Concept("energy", "能耗监测", ("能耗在线监测",)),
+        )
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        # The character before the typo was dropped as a filler (能), yet belongs to it.
+        ("能好监测", "能耗监测"),
+        # One syllable of pinyin typed right after Chinese continues its word.
+        ("工控防火qiang", "工控防火墙"),
+        # Pinyin reads as a word (测评), not as a pair the index holds across two
+        # words (测平 of 检测平台), though that pair is commoner.
+        ("ceping", "测评"),
+    ],
+)
+def test_typos_next_to_fillers_pinyin_after_chinese_and_words_before_pairs(
+    tmp_path: Path, typed: str, shown: str
+) -> None:
+    backend = create_backend("embedded", {"path": str(tmp_path)})
+    backend.configure("offerings", listing_settings(TYPO_CONCEPTS.synonym_groups()))
+    titles = ["能耗监测 平台", "工控防火墙", "等保测评", "检测平台", "视觉检测平台", "无损检测平台"]
+    backend.add_bulk("offerings", [make_doc(title=t) for t in titles])
+
+    class Vocabulary:
+        def frequencies(self, terms: Sequence[str]) -> list[int]:
+            return backend.frequencies("offerings", terms)
+
+    got = Understander(TYPO_CONCEPTS).understand(typed, Vocabulary())
+    assert got.corrected == shown
