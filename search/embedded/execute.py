@@ -46,6 +46,9 @@ CATEGORY_IMPACT = 0.8  # a category match ranks as a word found once in a middle
 # checked for the word as written; a long list keeps them (reading costs 25–50 µs
 # a document, and a false pair there ranks below the listings that hold the word).
 PHRASE_CHECK_MAX = 32
+# A rare key's documents are looked up by binary search in the other keys' postings
+# while they are this many times fewer than all of them (else counted; see _all_keys).
+SEARCH_RATIO = 16
 
 
 @dataclass
@@ -330,6 +333,8 @@ def _check_phrases(
         (ti, np.flatnonzero(only & mask), phrases, sc, part)
         for ti, only, phrases, sc, part in unchecked
     ]
+    if any(found.size > PHRASE_CHECK_MAX for _, found, _, _, _ in todo):
+        return  # too many whatever the others hold (and no sort of a broad match)
     docs = np.unique(np.concatenate([found for _, found, _, _, _ in todo]))
     if not docs.size or docs.size > PHRASE_CHECK_MAX:
         return
@@ -396,7 +401,7 @@ def _alternative(
     """Documents holding every group of ``alt`` and the sum of their groups' impacts
     (added group by group in float32, as dense arrays would)."""
     if len(alt.groups) > 1 and all(len(g.keys) == 1 and not g.ranges for g in alt.groups):
-        return _all_keys(seg, [scratch.spans.get(g.keys[0]) for g in alt.groups])
+        return _all_keys(seg, [scratch.spans.get(g.keys[0]) for g in alt.groups], scratch)
     groups = [_group(seg, g, scratch) for g in alt.groups]
     if len(groups) == 1:
         return groups[0]
@@ -419,18 +424,21 @@ def _alternative(
 
 
 def _all_keys(
-    seg: Segment, spans: list[tuple[int, int] | None]
+    seg: Segment, spans: list[tuple[int, int] | None], scratch: _Scratch
 ) -> tuple[npt.NDArray[np.intp], Floats]:
     """Documents holding every key (given by its postings' slice; ``None``: absent
     from the segment) and the sum of their impacts in the keys' order.
 
     A key's postings list its documents in increasing order (segment.py sorts
-    them so), so the rarest key's documents are looked up in the others'.
+    them so), so a rare key's documents are looked up in the others' by binary
+    search; when all are common, counting in the scratch arrays is cheaper.
     """
     if any(s is None for s in spans):
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
     present = [s for s in spans if s is not None]
     lo, hi = min(present, key=lambda s: s[1] - s[0])
+    if (hi - lo) * SEARCH_RATIO > sum(b - a for a, b in present):
+        return _all_keys_counted(seg, present, (lo, hi), scratch)
     docs = seg.post_doc[lo:hi]
     for a, b in present:
         if docs.size == 0:
@@ -445,6 +453,27 @@ def _all_keys(
         for a, b in present:
             total += seg.post_imp[a + np.searchsorted(seg.post_doc[a:b], docs)]
     return docs.astype(np.intp), total
+
+
+def _all_keys_counted(
+    seg: Segment, present: list[tuple[int, int]], rarest: tuple[int, int], scratch: _Scratch
+) -> tuple[npt.NDArray[np.intp], Floats]:
+    """:func:`_all_keys` by counting in how many keys each document is found."""
+    seen, best = scratch.seen, scratch.best
+    for a, b in present:
+        seen[seg.post_doc[a:b]] += 1
+    docs = seg.post_doc[rarest[0] : rarest[1]].astype(np.intp)
+    docs = docs[seen[docs] == len(present)]
+    for a, b in present:
+        seen[seg.post_doc[a:b]] = 0
+    total = np.zeros(docs.size, dtype=np.float32)
+    if docs.size:
+        for a, b in present:
+            held = seg.post_doc[a:b]
+            best[held] = seg.post_imp[a:b]
+            total += best[docs]
+            best[held] = 0
+    return docs, total
 
 
 def _group(seg: Segment, group: Group, scratch: _Scratch) -> tuple[npt.NDArray[np.intp], Floats]:
@@ -473,7 +502,15 @@ def _group(seg: Segment, group: Group, scratch: _Scratch) -> tuple[npt.NDArray[n
     for docs, imp in ranged:
         # A range spans many keys, so a document may appear more than once.
         np.maximum.at(best, docs, imp.astype(np.float32))
-    union = np.unique(np.concatenate([d for d, _ in [*found, *ranged]]))
+    # Each document once, without sorting: a document is new until marked seen.
+    seen = scratch.seen
+    parts = []
+    for docs, _ in [*found, *ranged]:
+        new = np.unique(docs[seen[docs] == 0]) if ranged else docs[seen[docs] == 0]
+        seen[new] = 1
+        parts.append(new)
+    union = np.concatenate(parts)
+    seen[union] = 0
     score = best[union]
     best[union] = 0
     return union, score
