@@ -27,7 +27,7 @@ LINT_PATHS := market search matching tests bench
 
 .PHONY: help install demo test lint ruff format-check typecheck security imports format test-sqlite \
 	test-postgres bench-writers bench-load bench-load-check bench-digest bench-dashboard bench-match bench-match-store bench-catalogue \
-	bench-search bench-security
+	bench-search bench-search-heldout bench-security
 
 ## help            list the targets
 help:
@@ -97,6 +97,14 @@ SEARCH_WARMUP ?= 200
 bench-search: $(VENV)/.installed
 	$(BIN)/python -m bench.search --sizes $(SEARCH_SIZES) --engines embedded,tantivy,fts5 \
 		--warmup $(SEARCH_WARMUP)
+
+## bench-search-heldout  search quality on held-out data kept outside the repository
+##                 (HELDOUT=DIR with dataset/ and keyword_queries.json / plain_queries.json):
+##                 imported, indexed and searched as the search page does; NDCG@10 per set
+##                 and query type, and how many queries with nothing relevant found nothing
+bench-search-heldout: $(VENV)/.installed
+	@test -n "$(HELDOUT)" || { echo "error: set HELDOUT=DIR (see bench/search/heldout.py)" >&2; exit 2; }
+	$(BIN)/python -m bench.search.heldout $(HELDOUT)
 
 ## bench-catalogue publish a 10,000-entry catalogue edition with every export (XLSX,
 ##                 PDF, CSV, JSON): time per step and peak memory against the 20 s target
